@@ -1,0 +1,1 @@
+"""Fixtures for tests that talk to the built-in emulator over HTTP."""

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+from conftest import bearer, make_user
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from accounts.models import ApiToken
+from accounts.services import api_token_create
+from videos.models import Provider, Video
+
+CHANGELISTS = [
+    "admin:index",
+    "admin:accounts_user_changelist",
+    "admin:accounts_apitoken_changelist",
+    "admin:videos_video_changelist",
+    "admin:videos_provider_changelist",
+    "admin:django_q_ormq_changelist",
+    "admin:django_q_schedule_changelist",
+]
+
+
+@pytest.fixture
+def video(alice) -> Video:
+    return Video.objects.create(
+        owner=alice,
+        provider=Provider.objects.get(name="emulator-openai"),
+        model="sora-2",
+        prompt="a lighthouse at dawn",
+        size="1280x720",
+        seconds=4,
+    )
+
+
+@pytest.mark.parametrize("name", CHANGELISTS)
+def test_admin_pages_load_for_staff(client, staff, video, name):
+    client.force_login(staff)
+    assert client.get(reverse(name)).status_code == 200
+
+
+def test_admin_detail_pages_load_for_staff(client, staff, video, alice_token):
+    client.force_login(staff)
+    for url in [
+        reverse("admin:videos_video_change", args=[video.pk]),
+        reverse("admin:videos_provider_change", args=[video.provider_id]),
+        reverse("admin:accounts_apitoken_change", args=[ApiToken.objects.first().pk]),
+        reverse("admin:accounts_user_change", args=[video.owner_id]),
+    ]:
+        assert client.get(url).status_code == 200, url
+
+
+def test_admin_video_search_finds_by_id_and_prompt(client, staff, video):
+    other = Video.objects.create(
+        owner=video.owner, provider=video.provider, model="sora-2", prompt="a red kite", size="1280x720", seconds=4
+    )
+    client.force_login(staff)
+    by_prompt = client.get(reverse("admin:videos_video_changelist"), {"q": "lighthouse"}).content
+    by_id = client.get(reverse("admin:videos_video_changelist"), {"q": other.id}).content
+    assert video.id.encode() in by_prompt and other.id.encode() not in by_prompt
+    assert other.id.encode() in by_id and video.id.encode() not in by_id
+
+
+def test_admin_never_shows_token_secrets_or_provider_keys(client, staff, alice):
+    raw = api_token_create(user=alice, name="t").raw
+    provider = Provider.objects.get(name="emulator-openai")
+    provider.api_key = "sk-live-abcdefghijklmnop1234"
+    provider.save()
+    client.force_login(staff)
+    pages = [
+        client.get(reverse("admin:accounts_apitoken_changelist")).content,
+        client.get(reverse("admin:accounts_user_change", args=[alice.pk])).content,
+        client.get(reverse("admin:videos_provider_changelist")).content,
+        client.get(reverse("admin:videos_provider_change", args=[provider.pk])).content,
+    ]
+    for content in pages:
+        assert raw[11:].encode() not in content
+        assert b"abcdefghijklmnop" not in content
+    assert b"sk-\xe2\x80\xa61234" in pages[2]
+
+
+def test_admin_sets_a_provider_key_without_storing_it_in_plain_text(client, staff):
+    client.force_login(staff)
+    provider = Provider.objects.get(name="emulator-openai")
+    url = reverse("admin:videos_provider_change", args=[provider.pk])
+    data = {
+        "name": provider.name,
+        "display_name": "x",
+        "kind": provider.kind,
+        "base_url": provider.base_url,
+        "auth_style": provider.auth_style,
+        "api_version": "",
+        "model_names": '["sora-2"]',
+        "sizes": "[]",
+        "seconds": "[]",
+        "max_concurrent_jobs": 2,
+        "requests_per_minute": 60,
+        "enabled": "on",
+        "new_api_key": "sk-brand-new-key-5678",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+    provider.refresh_from_db()
+    assert provider.api_key == "sk-brand-new-key-5678"
+    assert "brand-new" not in provider.api_key_encrypted
+
+
+def test_non_staff_are_sent_to_the_admin_login(client, alice):
+    client.force_login(alice)
+    for name in CHANGELISTS:
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert reverse("admin:login") in response.url
+
+
+def test_api_token_does_not_open_the_admin(client, staff):
+    raw = api_token_create(user=staff, name="t").raw
+    response = client.get(reverse("admin:videos_video_changelist"), **bearer(raw))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response.url
+
+
+def test_staff_without_permission_gets_403(client, db):
+    clerk = make_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_provider"))
+    client.force_login(clerk)
+    assert client.get(reverse("admin:videos_provider_changelist")).status_code == 200
+    assert client.get(reverse("admin:videos_video_changelist")).status_code == 403

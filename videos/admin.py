@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+
+from videos.models import Provider, Video, VideoAsset
+
+
+class ProviderForm(forms.ModelForm):
+    new_api_key = forms.CharField(
+        required=False,
+        label="API key",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current key. The key is stored encrypted and never shown again.",
+    )
+
+    class Meta:
+        model = Provider
+        fields = [
+            "name",
+            "display_name",
+            "kind",
+            "base_url",
+            "auth_style",
+            "api_version",
+            "model_names",
+            "sizes",
+            "seconds",
+            "max_variants",
+            "max_concurrent_jobs",
+            "requests_per_minute",
+            "retention_seconds",
+            "enabled",
+        ]
+        widgets = {"base_url": forms.URLInput(attrs={"size": 60})}
+
+        @staticmethod
+        def formfield_callback(field, **kwargs):
+            if isinstance(field, models.URLField):
+                kwargs["assume_scheme"] = "https"
+            return field.formfield(**kwargs)
+
+    def save(self, commit: bool = True) -> Provider:
+        provider = super().save(commit=False)
+        if self.cleaned_data.get("new_api_key"):
+            provider.api_key = self.cleaned_data["new_api_key"]
+        if commit:
+            provider.save()
+        return provider
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
+    list_display = ("name", "kind", "base_url", "enabled", "api_key_hint", "max_concurrent_jobs", "requests_per_minute")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "display_name", "base_url")
+    readonly_fields = ("api_key_hint", "is_emulator", "created_at", "updated_at")
+
+    @admin.display(description="API key")
+    def api_key_hint(self, obj: Provider) -> str:
+        return obj.api_key_hint
+
+
+class VideoAssetInline(admin.TabularInline):
+    model = VideoAsset
+    extra = 0
+    can_delete = False
+    fields = ("variant", "kind", "storage_key", "content_type", "size_bytes", "sha256", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ("id", "owner", "provider", "kind", "state", "progress", "created_at", "margin")
+    list_filter = ("state", "provider", "kind", ("owner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("id", "prompt", "provider_job_id")
+    list_select_related = ("owner", "provider")
+    date_hierarchy = "created_at"
+    inlines = [VideoAssetInline]
+    readonly_fields = (
+        "id",
+        "owner",
+        "provider",
+        "kind",
+        "model",
+        "prompt",
+        "size",
+        "seconds",
+        "n_variants",
+        "input_image_key",
+        "input_image_type",
+        "remix_source",
+        "remixed_from_video_id",
+        "state",
+        "progress",
+        "provider_job_id",
+        "provider_generation_ids",
+        "provider_status",
+        "error_code",
+        "error_message",
+        "created_at",
+        "updated_at",
+        "submitted_at",
+        "provider_completed_at",
+        "provider_expires_at",
+        "archived_at",
+        "finished_at",
+        "deleted_at",
+        "next_poll_at",
+        "priority",
+        "attempts",
+        "lease_owner",
+        "lease_expires_at",
+        "margin",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        # Videos are created by their owners through the dashboard or the API.
+        return False
+
+    @admin.display(description="Archive margin")
+    def margin(self, obj: Video) -> str:
+        margin = obj.archive_margin
+        if margin is None:
+            return "—"
+        seconds = int(margin.total_seconds())
+        if seconds <= 0:
+            return f"overdue by {-seconds // 60} min"
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"

@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from videos.keys import decrypt_key, encrypt_key, mask_key
+
+
+def new_video_id() -> str:
+    """Opaque public id in the OpenAI shape: video_ + 48 random hex digits."""
+    return "video_" + secrets.token_hex(24)
+
+
+class ProviderKind(models.TextChoices):
+    OPENAI = "openai", "OpenAI Videos protocol"
+    AZURE_SORA = "azure_sora", "Azure OpenAI Sora jobs protocol"
+
+
+class AuthStyle(models.TextChoices):
+    BEARER = "bearer", "Authorization: Bearer"
+    API_KEY = "api_key", "api-key header"
+
+
+# What each protocol accepts when a provider does not narrow it down.
+KIND_DEFAULTS: dict[str, dict] = {
+    ProviderKind.OPENAI: {
+        "sizes": ["720x1280", "1280x720", "1024x1792", "1792x1024"],
+        "seconds": [4, 8, 12],
+        "max_variants": 1,
+        "retention": timedelta(hours=1),  # after completion
+        "supports_remix": True,
+        "supports_image": True,
+    },
+    ProviderKind.AZURE_SORA: {
+        "sizes": [
+            "480x480",
+            "480x854",
+            "854x480",
+            "720x720",
+            "720x1280",
+            "1280x720",
+            "1080x1080",
+            "1080x1920",
+            "1920x1080",
+        ],
+        "seconds": [5, 10, 15, 20],
+        "max_variants": 4,  # further limited by resolution: 1080p 1, 720p 2, smaller 4
+        "retention": timedelta(hours=24),  # after creation
+        "supports_remix": False,
+        "supports_image": True,
+    },
+}
+
+
+class Provider(models.Model):
+    """A configured video provider: where to send jobs, with which key, within which limits."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    display_name = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=20, choices=ProviderKind.choices)
+    base_url = models.URLField(
+        max_length=500, help_text="e.g. https://api.openai.com/v1 or https://NAME.openai.azure.com/openai/v1"
+    )
+    auth_style = models.CharField(max_length=10, choices=AuthStyle.choices, default=AuthStyle.BEARER)
+    api_version = models.CharField(
+        max_length=40, blank=True, help_text="Sent as ?api-version= when set (Azure: preview)."
+    )
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    model_names = models.JSONField(default=list, help_text="Model (or deployment) names this provider serves.")
+    sizes = models.JSONField(default=list, blank=True, help_text="Allowed sizes; empty for the protocol's defaults.")
+    seconds = models.JSONField(
+        default=list, blank=True, help_text="Allowed durations; empty for the protocol's defaults."
+    )
+    max_variants = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    max_concurrent_jobs = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
+    requests_per_minute = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
+    retention_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How long results stay downloadable; empty for the protocol's default."
+    )
+    enabled = models.BooleanField(default=True)
+    is_emulator = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+    # --- the API key, encrypted at rest and never shown back in full ---
+    @property
+    def api_key(self) -> str:
+        return decrypt_key(self.api_key_encrypted)
+
+    @api_key.setter
+    def api_key(self, plain: str) -> None:
+        self.api_key_encrypted = encrypt_key(plain)
+
+    @property
+    def api_key_hint(self) -> str:
+        return mask_key(self.api_key)
+
+    # --- effective limits ---
+    @property
+    def defaults(self) -> dict:
+        return KIND_DEFAULTS[self.kind]
+
+    @property
+    def allowed_sizes(self) -> list[str]:
+        return list(self.sizes or self.defaults["sizes"])
+
+    @property
+    def allowed_seconds(self) -> list[int]:
+        return [int(s) for s in (self.seconds or self.defaults["seconds"])]
+
+    @property
+    def variant_limit(self) -> int:
+        return self.max_variants or self.defaults["max_variants"]
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(seconds=self.retention_seconds) if self.retention_seconds else self.defaults["retention"]
+
+
+class VideoState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SUBMITTED = "submitted", "Submitted"
+    GENERATING = "generating", "Generating"
+    ARCHIVING = "archiving", "Archiving"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
+
+
+ACTIVE_STATES = (VideoState.PENDING, VideoState.SUBMITTED, VideoState.GENERATING, VideoState.ARCHIVING)
+FINAL_STATES = (VideoState.READY, VideoState.FAILED, VideoState.EXPIRED)
+
+
+class VideoKind(models.TextChoices):
+    TEXT = "text", "Text to video"
+    IMAGE = "image", "Image to video"
+    REMIX = "remix", "Remix"
+
+
+class VideoQuerySet(models.QuerySet["Video"]):
+    def for_user(self, user) -> VideoQuerySet:
+        """The ownership gate: every read of videos on behalf of a user goes through here."""
+        if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
+            return self.none()
+        return self.filter(owner_id=user.pk, deleted_at__isnull=True)
+
+    def active(self) -> VideoQuerySet:
+        return self.filter(state__in=ACTIVE_STATES)
+
+
+class Video(models.Model):
+    id = models.CharField(primary_key=True, max_length=64, default=new_video_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="videos")
+    kind = models.CharField(max_length=10, choices=VideoKind.choices, default=VideoKind.TEXT)
+
+    # What was asked for.
+    model = models.CharField(max_length=100)
+    prompt = models.TextField()
+    size = models.CharField(max_length=20)
+    seconds = models.PositiveSmallIntegerField()
+    n_variants = models.PositiveSmallIntegerField(default=1)
+    input_image_key = models.CharField(max_length=300, blank=True, help_text="Storage key of the start frame.")
+    input_image_type = models.CharField(max_length=50, blank=True)
+    remix_source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes")
+    remixed_from_video_id = models.CharField(max_length=64, blank=True)
+
+    # Where it is.
+    state = models.CharField(max_length=12, choices=VideoState.choices, default=VideoState.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    provider_job_id = models.CharField(max_length=100, blank=True, db_index=True)
+    provider_generation_ids = models.JSONField(default=list, blank=True)
+    provider_status = models.CharField(max_length=40, blank=True, help_text="The provider's last status word, as sent.")
+    error_code = models.CharField(max_length=60, blank=True)
+    error_message = models.TextField(blank=True)
+
+    # When.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    provider_completed_at = models.DateTimeField(null=True, blank=True)
+    provider_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider deletes the results: the archive deadline."
+    )
+    archived_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="When it became ready, failed or expired.")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    # Pipeline bookkeeping.
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    priority = models.SmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = VideoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "next_poll_at"], name="video_state_next_poll"),
+            models.Index(fields=["owner", "-created_at"], name="video_owner_created"),
+            models.Index(fields=["state", "provider_expires_at"], name="video_state_deadline"),
+            models.Index(fields=["provider", "state"], name="video_provider_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def archive_margin(self) -> timedelta | None:
+        """Time left before the provider deletes the results, while they are not yet archived."""
+        if self.is_final or self.provider_expires_at is None:
+            return None
+        return self.provider_expires_at - timezone.now()
+
+
+class AssetKind(models.TextChoices):
+    VIDEO = "video", "Video"
+    THUMBNAIL = "thumbnail", "Thumbnail"
+    SPRITESHEET = "spritesheet", "Spritesheet"
+
+
+class VideoAsset(models.Model):
+    """One stored file of a video: a variant's video, thumbnail or spritesheet."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="assets")
+    variant = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=12, choices=AssetKind.choices)
+    storage_key = models.CharField(max_length=300, unique=True)
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["variant", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["video", "variant", "kind"], name="asset_unique_per_variant_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.video_id} #{self.variant} {self.kind}"
