@@ -1,3 +1,35 @@
+"""Mounted under /emulator/ when EMULATOR_ENABLED.
+
+/emulator/openai/v1/videos...                          OpenAI Videos protocol (base URL .../openai/v1)
+/emulator/azure/openai/v1/video/generations/...        Azure Sora jobs (endpoint .../azure)
+/emulator/_control/...                                  fault switches and counters (control.py)
+"""
+
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path, re_path
+
+from videos.emulator import azure_views, control, openai_views
+from videos.emulator.endpoint import catch_all
+
+app_name = "emulator"
+
+_AZURE = "azure/openai/v1/video/generations"
+
+urlpatterns = [
+    path("openai/v1/videos", openai_views.videos, name="openai-videos"),
+    path("openai/v1/videos/<str:video_id>", openai_views.video, name="openai-video"),
+    path("openai/v1/videos/<str:video_id>/remix", openai_views.video_remix, name="openai-remix"),
+    path("openai/v1/videos/<str:video_id>/content", openai_views.video_content, name="openai-content"),
+    re_path(r"^openai/", catch_all("openai")),
+    path(f"{_AZURE}/jobs", azure_views.jobs_collection, name="azure-jobs"),
+    path(f"{_AZURE}/jobs/<str:job_id>", azure_views.job_detail, name="azure-job"),
+    path(f"{_AZURE}/<str:generation_id>", azure_views.generation_detail, name="azure-generation"),
+    path(f"{_AZURE}/<str:generation_id>/content/video", azure_views.generation_video, name="azure-video"),
+    path(f"{_AZURE}/<str:generation_id>/content/thumbnail", azure_views.generation_thumbnail, name="azure-thumbnail"),
+    re_path(r"^azure/", catch_all("azure")),
+    path("_control/faults", control.faults, name="control-faults"),
+    path("_control/faults/<int:fault_id>", control.faults, name="control-fault"),
+    path("_control/counters", control.counters, name="control-counters"),
+    path("_control/reset", control.reset_view, name="control-reset"),
+]

@@ -1,0 +1,126 @@
+"""What every emulated request goes through: counting, routing by method, api-version, API key,
+request-rate limit and the faults that answer instead of the operation."""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from videos.emulator import accounting, faults
+from videos.emulator.errors import ApiError, render
+
+Handler = Callable[..., HttpResponse]
+
+_OPENAI_NO_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+    "Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
+_AZURE_DENIED = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
+    "for an active subscription and use a correct regional API endpoint for your resource."
+)
+
+
+def azure_api_versions() -> tuple[str, ...]:
+    return tuple(getattr(settings, "EMULATOR_AZURE_API_VERSIONS", ("preview",)))
+
+
+def presented_key(request: HttpRequest) -> str:
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip()
+    return request.headers.get("api-key", "").strip()
+
+
+def key_is_valid(request: HttpRequest) -> bool:
+    expected = settings.EMULATOR_API_KEY or ""
+    given = presented_key(request)
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _masked(key: str) -> str:
+    return key[:3] + "*" * max(0, len(key) - 7) + key[-4:] if len(key) > 8 else "*" * len(key)
+
+
+def authenticate(request: HttpRequest, protocol: str) -> None:
+    if key_is_valid(request):
+        return
+    if protocol == "azure":
+        raise ApiError(401, _AZURE_DENIED)
+    given = presented_key(request)
+    if not given:
+        raise ApiError(401, _OPENAI_NO_KEY)
+    raise ApiError(
+        401,
+        f"Incorrect API key provided: {_masked(given)}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        code="invalid_api_key",
+    )
+
+
+def not_found(request: HttpRequest, protocol: str) -> ApiError:
+    if protocol == "azure":
+        return ApiError(404, "Resource not found")
+    # The path as the client would see it on api.openai.com, without the emulator's prefix.
+    return ApiError(404, f"Invalid URL ({request.method} {request.path.split('/openai', 1)[-1]})")
+
+
+def check_api_version(request: HttpRequest) -> None:
+    version = request.GET.get("api-version")
+    if version is None:
+        raise ApiError(404, "Resource not found")
+    if version not in azure_api_versions():
+        raise ApiError(400, "API version not supported", azure_code="BadRequest")
+
+
+def _stamp(response: HttpResponse, protocol: str, started: float) -> HttpResponse:
+    if protocol == "azure":
+        response["apim-request-id"] = str(uuid.uuid4())
+    else:
+        response["openai-processing-ms"] = str(round((time.monotonic() - started) * 1000))
+        response["openai-version"] = "2020-10-01"
+    response["x-request-id"] = response.get("apim-request-id") or f"req_{uuid.uuid4().hex}"
+    return response
+
+
+def endpoint(protocol: str, routes: dict[str, tuple[str, Handler]]) -> Handler:
+    """One URL of a protocol: `routes` maps each HTTP method to (operation name, handler)."""
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
+        started = time.monotonic()
+        operation, handler = routes.get(request.method or "", ("other", None))
+        accounting.bump(protocol, operation)
+        try:
+            if handler is None:
+                raise not_found(request, protocol)
+            if protocol == "azure":
+                check_api_version(request)
+            authenticate(request, protocol)
+            accounting.check_rate(protocol)
+            response = faults.before(request, protocol, operation)
+            if response is None:
+                response = handler(request, **kwargs)
+                response = faults.drop_after(request, protocol, operation) or response
+        except ApiError as error:
+            response = render(protocol, error)
+        return _stamp(response, protocol, started)
+
+    return view
+
+
+def catch_all(protocol: str) -> Handler:
+    """Any other path under a protocol: the provider's own 404, never Django's HTML page."""
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
+        accounting.bump(protocol, "other")
+        return _stamp(render(protocol, not_found(request, protocol)), protocol, time.monotonic())
+
+    return view

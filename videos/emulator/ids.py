@@ -1,0 +1,32 @@
+"""Identifiers in the providers' own formats."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+# Crockford's base32, lower case, as in Azure's `task_01jwcet0eje35tc5jy54yjax5q`.
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def video_id() -> str:
+    """`video_` and 48 hex digits; the first eight carry the time, as OpenAI's appear to."""
+    return f"video_{int(time.time()):08x}{secrets.token_hex(20)}"
+
+
+def ulid() -> str:
+    """26 characters: a 48-bit millisecond time and 80 random bits, in Crockford base32."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def task_id() -> str:
+    return f"task_{ulid()}"
+
+
+def generation_id() -> str:
+    return f"gen_{ulid()}"
+
+
+def request_id() -> str:
+    return f"req_{secrets.token_hex(16)}"

@@ -1,0 +1,197 @@
+"""The one HTTP helper both adapters use: auth, timeouts, safe streaming downloads.
+
+Answers are mapped to ProviderError by errors.py; redirect targets are checked by safety.py.
+
+Nothing here retries. The task side decides when to try again, from ProviderError.permanent,
+retry_after and outcome_unknown; a create in particular is never sent twice by this layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from videos.providers.base import AssetRef, ProviderConfig, ProviderError
+from videos.providers.downloads import AssetStream, check_asset_response
+from videos.providers.errors import error_from_response, error_from_transport
+from videos.providers.safety import check_redirect
+
+logger = logging.getLogger("videos.providers")
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_ERROR_BODY = 64 * 1024
+
+
+class ForceMultipart(dict):
+    """httpx only encodes multipart when `files` is truthy; creates are multipart even without a file."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class ProviderHttp:
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        # Requests sent (including failed ones); lets callers and benchmarks count calls.
+        self.calls = 0
+        self.timeout = httpx.Timeout(
+            connect=config.connect_timeout,
+            read=config.read_timeout,
+            write=config.write_timeout,
+            pool=config.pool_timeout,
+        )
+        # No auth on the client itself: credentials are added per request to the provider, so
+        # nothing built from the client's defaults (a followed redirect) can carry them.
+        self.client = httpx.Client(
+            trust_env=False,
+            follow_redirects=False,
+            timeout=self.timeout,
+            verify=config.verify_tls,
+            headers={"User-Agent": config.user_agent},
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def url(self, path: str) -> str:
+        return self.config.base_url + path
+
+    def params(self, params: Mapping[str, Any] | tuple[tuple[str, str], ...] | None = None) -> list[tuple[str, str]]:
+        items = list(params.items() if isinstance(params, Mapping) else params or ())
+        merged = [(key, str(value)) for key, value in items if value is not None]
+        if self.config.api_version:
+            merged.append(("api-version", self.config.api_version))
+        return merged
+
+    def auth_headers(self) -> dict[str, str]:
+        headers = dict(self.config.extra_headers)
+        if self.config.auth_style == "api_key":
+            headers["api-key"] = self.config.api_key
+        else:
+            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        return headers
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        files: Any = None,
+        create: bool = False,
+        expect: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        """One call, no retries. `create=True` marks calls that start billable work."""
+        what = f"{method} {path}"
+        self.calls += 1
+        try:
+            response = self.client.request(
+                method,
+                self.url(path),
+                params=self.params(params),
+                json=json,
+                data=data,
+                files=files,
+                headers={"Accept": "application/json", **self.auth_headers()},
+            )
+        except httpx.HTTPError as exc:
+            raise error_from_transport(exc, create=create, what=what) from exc
+        if response.status_code not in expect:
+            error = error_from_response(response, create=create)
+            logger.info("provider %s: %s answered %s: %r", self.config.name, what, response.status_code, error)
+            raise error
+        return response
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        create = bool(kwargs.get("create"))
+        response = self.request(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            content_type = response.headers.get("content-type", "")
+            raise ProviderError(
+                f"{method} {path}: the provider answered {response.status_code} without a JSON object ({content_type})",
+                permanent=False,
+                code="invalid_response",
+                status_code=response.status_code,
+                outcome_unknown=create,
+            )
+        return body
+
+    @contextmanager
+    def open_asset(self, asset: AssetRef, *, offset: int = 0, if_range: str | None = None) -> Iterator[AssetStream]:
+        """Stream one asset from the provider; redirects are followed only to allowed targets
+        and never with credentials."""
+        headers = {"Accept": asset.accept, "Accept-Encoding": "identity", "User-Agent": self.config.user_agent}
+        if offset > 0:
+            headers["Range"] = f"bytes={offset}-"
+            if if_range:
+                headers["If-Range"] = if_range
+        request = self.client.build_request(
+            "GET", self.url(asset.path), params=self.params(asset.params), headers={**headers, **self.auth_headers()}
+        )
+        response = self._send_following_redirects(request, headers)
+        try:
+            if response.status_code == 416:
+                # The offset is past the end (the asset changed, or is already complete):
+                # the caller restarts from byte 0.
+                raise ProviderError(
+                    f"{asset.kind} cannot be resumed at byte {offset}",
+                    permanent=False,
+                    code="range_not_satisfiable",
+                    status_code=416,
+                )
+            if response.status_code not in (200, 206):
+                raise error_from_response(response, body=read_bounded(response, MAX_ERROR_BODY))
+            stream = check_asset_response(self.config, asset, response, offset=offset)
+            yield stream
+        finally:
+            response.close()
+
+    def _send_following_redirects(self, request: httpx.Request, plain_headers: dict[str, str]) -> httpx.Response:
+        for _hop in range(self.config.max_redirects + 1):
+            self.calls += 1
+            try:
+                response = self.client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise error_from_transport(exc, create=False, what="download") from exc
+            location = response.headers.get("location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return response
+            response.close()
+            try:
+                target = request.url.join(location)
+            except httpx.InvalidURL as exc:
+                raise ProviderError(
+                    f"Invalid redirect location: {exc}", permanent=True, code="redirect_blocked"
+                ) from exc
+            check_redirect(self.config, request.url, target)
+            # Built by hand, not through the client, so no default header or cookie comes along.
+            request = httpx.Request(
+                "GET", target, headers=plain_headers, extensions={"timeout": self.timeout.as_dict()}
+            )
+        raise ProviderError("Too many redirects from the provider", permanent=True, code="redirect_blocked")
+
+
+def read_bounded(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed body (error pages can be anything)."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_raw():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    return b"".join(chunks)[:limit]

@@ -1,0 +1,21 @@
+"""Provider kinds and the adapter class that speaks each protocol."""
+
+from __future__ import annotations
+
+from videos.providers.azure_sora import AzureSoraProvider
+from videos.providers.base import ProviderConfig, VideoProvider
+from videos.providers.openai import OpenAIVideoProvider
+
+PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
+    "openai": OpenAIVideoProvider,
+    "azure_sora": AzureSoraProvider,
+}
+
+
+def build_provider(config: ProviderConfig) -> VideoProvider:
+    """The adapter for `config.kind`; close it (or use it as a context manager) when done."""
+    try:
+        provider_class = PROVIDER_CLASSES[config.kind]
+    except KeyError:
+        raise ValueError(f"unknown provider kind {config.kind!r}") from None
+    return provider_class(config)
