@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
@@ -22,7 +24,57 @@ class ApiTokenInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     inlines = [ApiTokenInline]
-    list_display = ("username", "email", "is_active", "is_staff", "date_joined", "last_login")
+    list_display = (
+        "username",
+        "email",
+        "is_active",
+        "is_staff",
+        "active_videos",
+        "seconds_today",
+        "videos_total",
+        "last_login",
+    )
+    readonly_fields = ("usage",)
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Usage", {"fields": ("usage",)}))
+
+    def get_queryset(self, request):
+        from videos.limits import day_start
+        from videos.models import ACTIVE_STATES
+
+        today = day_start(timezone.now())
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_active=Count("videos", filter=Q(videos__state__in=ACTIVE_STATES, videos__deleted_at__isnull=True)),
+                n_seconds=Sum(F("videos__seconds") * F("videos__n_variants"), filter=Q(videos__created_at__gte=today)),
+                n_videos=Count("videos"),
+            )
+        )
+
+    @admin.display(description="In flight", ordering="n_active")
+    def active_videos(self, obj: User) -> str:
+        return f"{obj.n_active} / {settings.USER_MAX_ACTIVE_VIDEOS}"
+
+    @admin.display(description="Seconds today", ordering="n_seconds")
+    def seconds_today(self, obj: User) -> str:
+        return f"{obj.n_seconds or 0} / {settings.USER_DAILY_SECONDS}"
+
+    @admin.display(description="Videos", ordering="n_videos")
+    def videos_total(self, obj: User) -> int:
+        return obj.n_videos
+
+    @admin.display(description="Usage against limits")
+    def usage(self, obj: User) -> str:
+        from videos.limits import usage_for
+
+        if obj.pk is None:
+            return "—"
+        usage = usage_for(obj)
+        return (
+            f"{usage.active} of {usage.active_limit} videos in flight; {usage.seconds_today} of "
+            f"{usage.seconds_limit} seconds requested today (resets {usage.resets_at:%Y-%m-%d %H:%M} UTC)."
+        )
 
 
 @admin.register(ApiToken)

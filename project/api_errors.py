@@ -98,9 +98,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     elif isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
-        body = error_body(
-            f"Too many requests. Try again in {wait} seconds.", type="rate_limit_error", code="rate_limit_exceeded"
-        )
+        body = error_body(str(exc.detail), type="rate_limit_error", code="rate_limit_exceeded")
         status_code = status.HTTP_429_TOO_MANY_REQUESTS
         headers["Retry-After"] = str(wait)
     elif isinstance(exc, exceptions.UnsupportedMediaType):

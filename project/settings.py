@@ -7,6 +7,7 @@ SECRET_KEY, DATABASE_URL and the S3_* variables; README.md lists every variable.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "axes",
     "accounts",
@@ -71,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "project.middleware.ApiRequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +109,8 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     _database = database_from_url(DATABASE_URL)
+    if _database["ENGINE"].endswith("sqlite3"):
+        _database["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", **_database["OPTIONS"]}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     _database = {
@@ -112,6 +118,9 @@ else:
         "NAME": str(DATA_DIR / "db.sqlite3"),
         # The web server and the cluster share the file: wait for locks instead of failing.
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        # A file, not memory, so the end-to-end tests' cluster processes share the test database.
+        # (one per test run, so parallel runs do not share it; removed when the run ends).
+        "TEST": {"NAME": str(DATA_DIR / f"test-db-{os.getpid()}.sqlite3")},
     }
 _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60 if DATABASE_URL else 0, minimum=0)
 _database["CONN_HEALTH_CHECKS"] = True
@@ -231,7 +240,7 @@ if REDIS_URL and not redis_url_is_valid(REDIS_URL):
 Q_TIMEOUT = env_int("Q_TIMEOUT", 600, minimum=10)
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "videos"),
-    "workers": env_int("Q_WORKERS", 2, minimum=1, maximum=64),
+    "workers": env_int("Q_WORKERS", 4, minimum=1, maximum=64),
     "timeout": Q_TIMEOUT,
     # retry must exceed timeout, or a long task is handed to a second worker while it runs.
     "retry": Q_TIMEOUT + env_int("Q_RETRY_MARGIN", 120, minimum=30),
@@ -247,6 +256,35 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Pipeline ----------------------------------------------------------------------------
+PIPELINE_FIRST_POLL_SECONDS = env_float("PIPELINE_FIRST_POLL_SECONDS", 2, minimum=0.1)
+PIPELINE_POLL_BACKOFF = env_float("PIPELINE_POLL_BACKOFF", 1.5, minimum=1)
+PIPELINE_MAX_POLL_SECONDS = env_float("PIPELINE_MAX_POLL_SECONDS", 30, minimum=1)
+PIPELINE_LOOP_SECONDS = env_float("PIPELINE_LOOP_SECONDS", 55, minimum=1)
+PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 60, minimum=5)
+PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 8, minimum=1)
+PIPELINE_URGENT_MINUTES = env_int("PIPELINE_URGENT_MINUTES", 20, minimum=1)
+PIPELINE_PART_BYTES = env_int("PIPELINE_PART_BYTES", 8 * 1024 * 1024, minimum=5 * 1024 * 1024)
+PIPELINE_MAX_ASSET_BYTES = env_int("PIPELINE_MAX_ASSET_BYTES", 4 * 1024**3, minimum=1024 * 1024)
+PIPELINE_STALL_SECONDS = env_int("PIPELINE_STALL_SECONDS", 180, minimum=30)
+
+# --- What users may ask for -------------------------------------------------------------
+MAX_INPUT_IMAGE_BYTES = env_int("MAX_INPUT_IMAGE_BYTES", 10 * 1024 * 1024, minimum=1024)
+MAX_INPUT_IMAGE_PIXELS = env_int("MAX_INPUT_IMAGE_PIXELS", 4096 * 4096, minimum=64 * 64)
+# Requests whose body is larger than this are refused with 413 before they are read.
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", MAX_INPUT_IMAGE_BYTES + 1024 * 1024, minimum=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+USER_MAX_ACTIVE_VIDEOS = env_int("USER_MAX_ACTIVE_VIDEOS", 5, minimum=1)
+USER_DAILY_SECONDS = env_int("USER_DAILY_SECONDS", 600, minimum=1)
+API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/min")
+# Keep stored videos this many days after they are ready (0: until the user deletes them).
+VIDEO_RETENTION_DAYS = env_int("VIDEO_RETENTION_DAYS", 0, minimum=0)
+# Lifetime of the token-free download links the query API hands out.
+SIGNED_DOWNLOAD_TTL = env_int("SIGNED_DOWNLOAD_TTL", 3600, minimum=60, maximum=7 * 86400)
+# /content answers with the bytes ("stream") or, on S3, a redirect to a signed URL ("redirect").
+CONTENT_DELIVERY = env_choice("CONTENT_DELIVERY", "stream", ("stream", "redirect"))
 
 # --- Providers and the built-in emulator -------------------------------------------------
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
@@ -272,6 +310,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_RATES": {"token": None},
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
@@ -279,7 +318,29 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "project.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": f"{SITE_NAME} API",
+    "DESCRIPTION": "OpenAI-compatible video generation API. Authenticate with `Authorization: Bearer <token>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Shared by every process on the host (file cache) or every host (Redis): API rate limits.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }
 
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from cluster_fixtures import *  # noqa: F403
 from django.test import Client
 from emulator_fixtures import *  # noqa: F403
 
@@ -17,6 +18,12 @@ PASSWORD = "correct horse battery staple"
 
 def make_user(username: str, **extra) -> User:
     return User.objects.create_user(username=username, email=f"{username}@example.org", password=PASSWORD, **extra)
+
+
+@pytest.fixture(autouse=True)
+def _generous_api_rate_limit(settings):
+    """Tests make many calls with one token; the rate-limit test sets its own limit."""
+    settings.API_RATE_LIMIT = "100000/min"
 
 
 @pytest.fixture
@@ -104,3 +111,25 @@ def page(_browser):
 def output_dir() -> Path:
     OUTPUT_DIR.mkdir(exist_ok=True)
     return OUTPUT_DIR
+
+
+@pytest.fixture
+def media_root(tmp_path, settings) -> Path:
+    """Filesystem storage in a fresh folder for this test."""
+    root = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+    return root
+
+
+@pytest.fixture
+def providers(emulator, media_root, settings):
+    """The two emulator providers, pointing at the live test server, with fast polling."""
+    from videos.services import providers_sync_emulator
+
+    settings.PIPELINE_FIRST_POLL_SECONDS = 0.2
+    settings.PIPELINE_MAX_POLL_SECONDS = 0.5
+    synced = providers_sync_emulator(base_url=emulator.url)
+    return {p.name: p for p in synced}

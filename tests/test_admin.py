@@ -125,3 +125,16 @@ def test_staff_without_permission_gets_403(client, db):
     client.force_login(clerk)
     assert client.get(reverse("admin:videos_provider_changelist")).status_code == 200
     assert client.get(reverse("admin:videos_video_changelist")).status_code == 403
+
+
+def test_staff_see_each_users_usage(client, staff, alice, settings, media_root):
+    from api_helpers import make_video
+
+    make_video(alice, "generating", seconds=8)
+    make_video(alice, "ready", seconds=4)
+    client.force_login(staff)
+    listing = client.get(reverse("admin:accounts_user_changelist")).content.decode()
+    assert f"1 / {settings.USER_MAX_ACTIVE_VIDEOS}" in listing
+    assert f"12 / {settings.USER_DAILY_SECONDS}" in listing
+    detail = client.get(reverse("admin:accounts_user_change", args=[alice.pk])).content.decode()
+    assert "1 of 5 videos in flight; 12 of 600 seconds requested today" in detail

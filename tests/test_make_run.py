@@ -30,7 +30,7 @@ def test_a_fresh_install_serves_sign_up_and_a_new_user_gets_a_token(tmp_path):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "S3_BUCKET", "DEBUG", "SECRET_KEY")
+        if k not in ("DATABASE_URL", "REDIS_URL", "S3_BUCKET", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     env.update({"DATA_DIR": str(tmp_path), "PORT": str(port)})
     manage = [sys.executable, str(ROOT / "manage.py")]

@@ -21,7 +21,10 @@ PRODUCTION = {
 
 
 def run_django(code: str, extra_env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "EMULATOR_ENABLED")}
+    # A fresh process configured only by what the test names (the browser tests' async flag
+    # in this process's environment would trip the deploy check).
+    dropped = ("DEBUG", "SECRET_KEY", "EMULATOR_ENABLED", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.update({"DJANGO_SETTINGS_MODULE": "project.settings", "DATA_DIR": str(tmp_path)}, **extra_env)
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120

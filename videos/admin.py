@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 
-from videos.models import Provider, Video, VideoAsset
+from videos import pipeline, services
+from videos.models import Heartbeat, Provider, ProviderState, Video, VideoAsset
 
 
 class ProviderForm(forms.ModelForm):
@@ -77,6 +78,7 @@ class VideoAssetInline(admin.TabularInline):
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
     list_display = ("id", "owner", "provider", "kind", "state", "progress", "created_at", "margin")
+    actions = ["repoll_or_rearchive", "cancel"]
     list_filter = ("state", "provider", "kind", ("owner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("id", "prompt", "provider_job_id")
     list_select_related = ("owner", "provider")
@@ -123,6 +125,31 @@ class VideoAdmin(admin.ModelAdmin):
         # Videos are created by their owners through the dashboard or the API.
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        if pipeline.cluster_stalled():
+            self.message_user(
+                request,
+                "The task cluster has not polled for a while although videos are waiting. "
+                "Check that `manage.py qcluster` is running.",
+                messages.ERROR,
+            )
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Poll again now, or archive again", permissions=["change"])
+    def repoll_or_rearchive(self, request, queryset) -> None:
+        done = {"poll": 0, "archive": 0, "none": 0}
+        for video in queryset:
+            done[services.video_requeue(video=video)] += 1
+        self.message_user(
+            request,
+            f"Polling {done['poll']}, archiving {done['archive']}; {done['none']} left as they are (finished without results or not yet submitted).",
+        )
+
+    @admin.action(description="Cancel (stops the job at the provider)", permissions=["change"])
+    def cancel(self, request, queryset) -> None:
+        cancelled = sum(services.video_cancel(video=video) for video in queryset)
+        self.message_user(request, f"Cancelled {cancelled} video(s); finished ones were left alone.")
+
     @admin.display(description="Archive margin")
     def margin(self, obj: Video) -> str:
         margin = obj.archive_margin
@@ -132,3 +159,36 @@ class VideoAdmin(admin.ModelAdmin):
         if seconds <= 0:
             return f"overdue by {-seconds // 60} min"
         return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    """When each part of the task cluster last worked: a stalled cluster shows here first."""
+
+    list_display = ("name", "seen_at", "age", "detail")
+    readonly_fields = ("name", "seen_at", "detail")
+
+    @admin.display(description="Seconds ago")
+    def age(self, obj: Heartbeat) -> int:
+        from django.utils import timezone
+
+        return int((timezone.now() - obj.seen_at).total_seconds())
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ProviderState)
+class ProviderStateAdmin(admin.ModelAdmin):
+    list_display = (
+        "provider",
+        "blocked_until",
+        "consecutive_failures",
+        "requests_sent",
+        "throttled_responses",
+        "poll_lease_expires_at",
+    )
+    readonly_fields = [f.name for f in ProviderState._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False

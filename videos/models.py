@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from videos.keys import decrypt_key, encrypt_key, mask_key
+from videos.providers.base import ProviderConfig
 
 
 def new_video_id() -> str:
@@ -129,6 +130,18 @@ class Provider(models.Model):
     def retention(self) -> timedelta:
         return timedelta(seconds=self.retention_seconds) if self.retention_seconds else self.defaults["retention"]
 
+    def as_config(self) -> ProviderConfig:
+        """What the HTTP adapters need; they never see this model."""
+        return ProviderConfig(
+            kind=self.kind,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            name=self.name,
+            auth_style=self.auth_style,
+            api_version=self.api_version or None,
+            max_download_bytes=settings.PIPELINE_MAX_ASSET_BYTES,
+        )
+
 
 class VideoState(models.TextChoices):
     PENDING = "pending", "Pending"
@@ -200,6 +213,13 @@ class Video(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     # Pipeline bookkeeping.
+    submit_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the create request was sent (for reconciling a lost answer)."
+    )
+    submit_outcome_unknown = models.BooleanField(
+        default=False, help_text="The create was sent but its answer was lost: reconcile, never resend."
+    )
+    poll_count = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     priority = models.SmallIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -258,3 +278,51 @@ class VideoAsset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.video_id} #{self.variant} {self.kind}"
+
+
+class ProviderState(models.Model):
+    """Shared, cross-process state of one provider: rate-limit bucket, back-off and poll lease."""
+
+    provider = models.OneToOneField(Provider, on_delete=models.CASCADE, primary_key=True, related_name="state")
+    tokens = models.FloatField(default=0)
+    tokens_updated_at = models.DateTimeField(default=timezone.now)
+    blocked_until = models.DateTimeField(
+        null=True, blank=True, help_text="No calls before this (retry-after, breaker)."
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    poll_lease_owner = models.CharField(max_length=64, blank=True)
+    poll_lease_expires_at = models.DateTimeField(null=True, blank=True)
+    requests_sent = models.PositiveBigIntegerField(default=0)
+    throttled_responses = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"state of {self.provider}"
+
+
+class Heartbeat(models.Model):
+    """When a part of the task cluster last did its work; the admin shows a stalled cluster."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    seen_at = models.DateTimeField()
+    detail = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IdempotencyKey(models.Model):
+    """A POST's Idempotency-Key: while running it blocks a twin; once answered it replays the answer."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique_per_user")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,10 +1,476 @@
-"""Every write to videos and providers goes through here."""
+"""Every write to videos and providers goes through here.
+
+A video's state changes only in this module, and only through conditional updates
+(`filter(state=...).update(...)` that must change exactly one row), so two workers can never
+both take the same step. Steps that take long hold a lease (`lease_owner`, `lease_expires_at`)
+that they renew; an expired lease lets another worker take over.
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from videos.models import AuthStyle, Provider, ProviderKind
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from videos import storage
+from videos.models import (
+    ACTIVE_STATES,
+    AuthStyle,
+    Provider,
+    ProviderKind,
+    ProviderState,
+    Video,
+    VideoAsset,
+    VideoKind,
+    VideoState,
+)
+from videos.providers.base import JobStatus
+from videos.throttle import provider_state
+
+logger = logging.getLogger("videos.pipeline")
+
+AT_PROVIDER = (VideoState.SUBMITTED, VideoState.GENERATING)
+
+
+def new_lease_token() -> str:
+    """Unique per claim; it starts with the process id so an operator can tell who holds it."""
+    return f"{os.getpid()}.{secrets.token_hex(8)}"
+
+
+def _enqueue(func: str, *args, **kwargs) -> None:
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task(func, *args, **kwargs))
+
+
+# --- creating -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputImage:
+    data: bytes
+    content_type: str
+
+
+def video_create(
+    *,
+    owner,
+    provider: Provider,
+    model: str,
+    prompt: str,
+    size: str,
+    seconds: int,
+    n_variants: int = 1,
+    input_image: InputImage | None = None,
+    remix_source: Video | None = None,
+) -> Video:
+    """Store a new video as pending and hand it to the cluster once the transaction commits."""
+    kind = VideoKind.REMIX if remix_source else VideoKind.IMAGE if input_image else VideoKind.TEXT
+    video = Video(
+        owner=owner,
+        provider=provider,
+        kind=kind,
+        model=model,
+        prompt=prompt,
+        size=size,
+        seconds=seconds,
+        n_variants=n_variants,
+        remix_source=remix_source,
+        remixed_from_video_id=remix_source.id if remix_source else "",
+    )
+    stored_key = ""
+    try:
+        with transaction.atomic():
+            if input_image is not None:
+                stored_key = storage.input_image_key(owner.pk, video.id, input_image.content_type)
+                storage.save_bytes(stored_key, input_image.data, input_image.content_type)
+                video.input_image_key = stored_key
+                video.input_image_type = input_image.content_type
+            video.save(force_insert=True)
+            _enqueue("videos.tasks.submit_pending", provider.pk)
+    except BaseException:
+        if stored_key:
+            storage.delete_prefix(storage.video_prefix(owner.pk, video.id))
+        raise
+    return video
+
+
+def video_request_submit(*, user, request) -> Video:
+    """A user's validated request (validation.VideoRequest): check their limits, then create.
+
+    The user's row is locked so two simultaneous requests cannot both pass a limit.
+    """
+    from accounts.models import User
+    from videos.limits import check_user_limits
+
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        check_user_limits(user, requested_seconds=request.seconds * request.n_variants)
+        return video_create(
+            owner=user,
+            provider=request.provider,
+            model=request.model,
+            prompt=request.prompt,
+            size=request.size,
+            seconds=request.seconds,
+            n_variants=request.n_variants,
+            input_image=request.input_image,
+            remix_source=request.remix_source,
+        )
+
+
+# --- leases -------------------------------------------------------------------------------
+
+
+def _lease_free(now: datetime) -> Q:
+    return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+
+
+def video_claim(video_id: str, *, states: tuple[str, ...], seconds: float | None = None) -> str | None:
+    """Take the video's lease for one step; None when another worker holds it or the state moved on."""
+    now = timezone.now()
+    token = new_lease_token()
+    changed = (
+        Video.objects.filter(pk=video_id, state__in=states, deleted_at__isnull=True)
+        .filter(_lease_free(now))
+        .update(
+            lease_owner=token,
+            lease_expires_at=now + timedelta(seconds=seconds or settings.PIPELINE_LEASE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+    return token if changed == 1 else None
+
+
+def video_lease_extend(video_id: str, token: str) -> bool:
+    """The heartbeat of a long step: False when the lease was lost (stop and leave no trace)."""
+    until = timezone.now() + timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
+    return Video.objects.filter(pk=video_id, lease_owner=token).update(lease_expires_at=until) == 1
+
+
+def video_lease_release(video_id: str, token: str, *, retry_in: float | None = None) -> bool:
+    fields: dict = {"lease_owner": "", "lease_expires_at": None}
+    if retry_in is not None:
+        fields["next_poll_at"] = timezone.now() + timedelta(seconds=retry_in)
+    return Video.objects.filter(pk=video_id, lease_owner=token).update(**fields) == 1
+
+
+def video_claim_next_submission(provider: Provider) -> tuple[Video, str] | None:
+    """The next pending video to send to `provider`, if the provider has a free slot.
+
+    Serialised per provider (a row lock on its state) so parallel submitters never exceed
+    its concurrency limit. Fair: the owner with the fewest jobs at the provider goes first,
+    then the oldest video, so one user's burst cannot starve everyone else.
+    """
+    now = timezone.now()
+    provider_state(provider)
+    with transaction.atomic():
+        ProviderState.objects.select_for_update().get(pk=provider.pk)
+        busy = Video.objects.filter(provider=provider).filter(
+            Q(state__in=AT_PROVIDER) | Q(state=VideoState.PENDING, lease_expires_at__gte=now)
+        )
+        if busy.count() >= provider.max_concurrent_jobs:
+            return None
+        candidates = list(
+            Video.objects.filter(
+                provider=provider, state=VideoState.PENDING, deleted_at__isnull=True, submit_outcome_unknown=False
+            )
+            .filter(_lease_free(now))
+            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+            .order_by("-priority", "created_at")
+            .values_list("id", "owner_id")[:200]
+        )
+        if not candidates:
+            return None
+        load = dict(busy.values_list("owner_id").annotate(n=Count("id")).values_list("owner_id", "n"))
+        ranked = sorted(enumerate(candidates), key=lambda item: (load.get(item[1][1], 0), item[0]))
+        for _, (video_id, _owner) in ranked:
+            token = video_claim(video_id, states=(VideoState.PENDING,))
+            if token:
+                return Video.objects.select_related("provider", "owner").get(pk=video_id), token
+    return None
+
+
+# --- submitting ---------------------------------------------------------------------------
+
+
+def video_mark_submit_started(video_id: str, token: str) -> None:
+    Video.objects.filter(pk=video_id, lease_owner=token).update(submit_started_at=timezone.now())
+
+
+def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
+    now = timezone.now()
+    changed = Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
+        state=VideoState.GENERATING if status.state == "generating" else VideoState.SUBMITTED,
+        provider_job_id=status.job_id,
+        provider_status=status.raw_status[:40],
+        provider_generation_ids=list(status.generation_ids),
+        submitted_at=now,
+        submit_outcome_unknown=False,
+        attempts=0,
+        poll_count=0,
+        progress=min(status.progress or 0, 99),
+        provider_expires_at=status.expires_at,
+        next_poll_at=now + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS),
+        lease_owner="",
+        lease_expires_at=None,
+    )
+    return changed == 1
+
+
+def video_mark_submit_unknown(video_id: str, token: str, *, retry_in: float) -> bool:
+    """The create was sent and its answer lost: never resend; reconcile through the list."""
+    return (
+        Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
+            submit_outcome_unknown=True,
+            next_poll_at=timezone.now() + timedelta(seconds=retry_in),
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        == 1
+    )
+
+
+# --- polling ------------------------------------------------------------------------------
+
+
+def poll_interval(poll_count: int) -> float:
+    """Fast first, backing off to a cap: users see progress soon, providers see few calls."""
+    interval = settings.PIPELINE_FIRST_POLL_SECONDS * settings.PIPELINE_POLL_BACKOFF ** max(0, poll_count)
+    return min(settings.PIPELINE_MAX_POLL_SECONDS, interval)
+
+
+def video_apply_status(video: Video, status: JobStatus) -> str:
+    """Record what the provider said. Returns what happened: archiving, failed, progress or unknown."""
+    now = timezone.now()
+    base = Video.objects.filter(pk=video.pk, state__in=AT_PROVIDER, deleted_at__isnull=True)
+    next_poll = now + timedelta(seconds=poll_interval(video.poll_count + 1))
+    common = {
+        "provider_status": (status.raw_status or "")[:40],
+        "poll_count": F("poll_count") + 1,
+        "next_poll_at": next_poll,
+    }
+    if status.generation_ids:
+        common["provider_generation_ids"] = list(status.generation_ids)
+    if status.expires_at is not None:
+        common["provider_expires_at"] = status.expires_at
+    if status.state == "succeeded":
+        expires_at = status.expires_at or _default_expiry(video, status)
+        changed = base.update(
+            **{
+                **common,
+                "provider_expires_at": expires_at,
+                # The sweeper re-enqueues the archive if this task is lost before it starts.
+                "next_poll_at": now + timedelta(seconds=settings.PIPELINE_LEASE_SECONDS),
+            },
+            state=VideoState.ARCHIVING,
+            progress=Greatest(F("progress"), 99),
+            provider_completed_at=status.completed_at or now,
+            attempts=0,
+        )
+        if changed:
+            _enqueue("videos.tasks.archive_video", video.pk)
+            return "archiving"
+        return "stale"
+    if status.state == "failed":
+        changed = base.update(
+            **{**common, "next_poll_at": None},
+            state=VideoState.FAILED,
+            error_code=status.error_code or "generation_failed",
+            error_message=status.error_message or "The provider could not generate this video.",
+            finished_at=now,
+        )
+        return "failed" if changed else "stale"
+    if status.state in ("queued", "generating"):
+        fields = dict(common)
+        if status.state == "generating":
+            fields["state"] = VideoState.GENERATING
+        if status.progress is not None:
+            # Progress only grows, and reaches 100 only when stored.
+            fields["progress"] = Greatest(F("progress"), min(int(status.progress), 99))
+        changed = base.update(**fields)
+        return "progress" if changed else "stale"
+    logger.warning("video %s: unknown provider status %r; polling again", video.pk, status.raw_status)
+    base.update(**common)
+    return "unknown"
+
+
+def _default_expiry(video: Video, status: JobStatus) -> datetime:
+    retention = video.provider.retention
+    if video.provider.kind == ProviderKind.AZURE_SORA:
+        return (status.created_at or video.submitted_at or timezone.now()) + retention
+    return (status.completed_at or timezone.now()) + retention
+
+
+def video_poll_later(video_id: str, *, seconds: float) -> None:
+    Video.objects.filter(pk=video_id, state__in=AT_PROVIDER).update(
+        next_poll_at=timezone.now() + timedelta(seconds=seconds)
+    )
+
+
+def video_note_expiry(video_id: str, expires_at: datetime) -> None:
+    """The provider's latest word on when it deletes the results."""
+    Video.objects.filter(pk=video_id, state__in=ACTIVE_STATES).update(provider_expires_at=expires_at)
+
+
+# --- archiving ----------------------------------------------------------------------------
+
+
+def video_asset_record(
+    video: Video, token: str, *, variant: int, kind: str, key: str, content_type: str, size: int, sha256: str
+) -> bool:
+    """Record a published object, only while this worker still holds the lease and the video lives."""
+    with transaction.atomic():
+        locked = (
+            Video.objects.select_for_update()
+            .filter(pk=video.pk, lease_owner=token, state=VideoState.ARCHIVING, deleted_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            return False
+        VideoAsset.objects.update_or_create(
+            video=video,
+            variant=variant,
+            kind=kind,
+            defaults={"storage_key": key, "content_type": content_type, "size_bytes": size, "sha256": sha256},
+        )
+    return True
+
+
+def video_mark_ready(video_id: str, token: str) -> bool:
+    now = timezone.now()
+    return (
+        Video.objects.filter(
+            pk=video_id, lease_owner=token, state=VideoState.ARCHIVING, deleted_at__isnull=True
+        ).update(
+            state=VideoState.READY,
+            progress=100,
+            archived_at=now,
+            finished_at=now,
+            next_poll_at=None,
+            error_code="",
+            error_message="",
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        == 1
+    )
+
+
+# --- ending -------------------------------------------------------------------------------
+
+
+def video_fail(video_id: str, *, code: str, message: str, token: str | None = None) -> bool:
+    query = Video.objects.filter(pk=video_id, state__in=ACTIVE_STATES)
+    if token is not None:
+        query = query.filter(lease_owner=token)
+    changed = query.update(
+        state=VideoState.FAILED,
+        error_code=code[:60],
+        error_message=message,
+        finished_at=timezone.now(),
+        next_poll_at=None,
+        lease_owner="",
+        lease_expires_at=None,
+    )
+    if changed:
+        logger.info("video %s failed: %s (%s)", video_id, message, code)
+    return changed == 1
+
+
+EXPIRED_MESSAGE = "The provider deleted the results before they could be stored."
+
+
+def video_mark_expired(video_id: str, *, token: str | None = None) -> bool:
+    query = Video.objects.filter(pk=video_id, state__in=(*AT_PROVIDER, VideoState.ARCHIVING))
+    # With a token: the archive that found the results gone. Without: the sweeper, which
+    # leaves a video alone while an archive still holds it.
+    query = query.filter(lease_owner=token) if token is not None else query.filter(_lease_free(timezone.now()))
+    changed = query.update(
+        state=VideoState.EXPIRED,
+        error_code="video_expired",
+        error_message=EXPIRED_MESSAGE,
+        finished_at=timezone.now(),
+        next_poll_at=None,
+        lease_owner="",
+        lease_expires_at=None,
+    )
+    if changed:
+        logger.warning("video %s expired at the provider before it was archived", video_id)
+    return changed == 1
+
+
+def videos_raise_priority_near_deadline(*, within: timedelta) -> int:
+    """Videos whose results the provider deletes soon go to the front of every queue."""
+    deadline = timezone.now() + within
+    return Video.objects.filter(
+        state__in=(*AT_PROVIDER, VideoState.ARCHIVING), provider_expires_at__lte=deadline, priority__lt=10
+    ).update(priority=10)
+
+
+# --- deleting and cancelling -----------------------------------------------------------------
+
+
+def video_delete(*, video: Video) -> None:
+    """Hide the video at once (every later request is a 404); the cluster cancels and cleans up."""
+    changed = Video.objects.filter(pk=video.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    if changed:
+        _enqueue("videos.tasks.cleanup_video", video.pk)
+
+
+def video_claim_deleted(video_id: str) -> str | None:
+    """The clean-up's lease on a deleted video; None while an archive still works on it."""
+    now = timezone.now()
+    token = new_lease_token()
+    changed = (
+        Video.objects.filter(pk=video_id, deleted_at__isnull=False)
+        .filter(_lease_free(now))
+        .update(lease_owner=token, lease_expires_at=now + timedelta(seconds=settings.PIPELINE_LEASE_SECONDS))
+    )
+    return token if changed == 1 else None
+
+
+def video_finish_delete(video_id: str, token: str) -> bool:
+    """Remove the row once its files are gone; its id answers 404 from then on, as before."""
+    deleted, _ = Video.objects.filter(pk=video_id, deleted_at__isnull=False, lease_owner=token).delete()
+    return deleted > 0
+
+
+def video_cancel(*, video: Video, message: str = "Cancelled by an administrator.") -> bool:
+    """Stop a video that is still running: it fails with code `cancelled`; the cluster cancels it upstream."""
+    changed = video_fail(video.pk, code="cancelled", message=message)
+    if changed and video.provider_job_id:
+        _enqueue("videos.tasks.cancel_at_provider", video.pk)
+    return changed
+
+
+def video_requeue(*, video: Video) -> str:
+    """Admin: poll again now, or archive again if the provider had finished."""
+    now = timezone.now()
+    if video.state in AT_PROVIDER:
+        Video.objects.filter(pk=video.pk, state__in=AT_PROVIDER).update(next_poll_at=now, priority=10)
+        return "poll"
+    if video.state == VideoState.ARCHIVING or (
+        video.state in (VideoState.READY, VideoState.FAILED) and video.provider_completed_at
+    ):
+        changed = Video.objects.filter(pk=video.pk, state=video.state).update(
+            state=VideoState.ARCHIVING, lease_owner="", lease_expires_at=None, attempts=0, next_poll_at=now
+        )
+        if changed:
+            _enqueue("videos.tasks.archive_video", video.pk)
+            return "archive"
+    return "none"
+
+
+# --- providers ----------------------------------------------------------------------------
 
 EMULATOR_PROVIDERS = {
     "emulator-openai": {

@@ -1,34 +1,342 @@
+"""/v1: the OpenAI-compatible Videos API and the relay's query endpoints."""
+
 from __future__ import annotations
 
+import base64
+import binascii
+
+from django.core import signing
+from django.db.models import Q
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.exceptions import Throttled
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import ApiTokenAuthentication
 from project.api_errors import NO_STORE, ApiError
-from videos.models import Provider
+from videos import services, validation
+from videos.api import schema
+from videos.api.content import not_available, serve_asset
+from videos.api.idempotency import idempotent
+from videos.api.representation import POLL_AFTER_MS, query_object, read_download_token, video_object
+from videos.api.throttling import TokenRateThrottle
+from videos.limits import LimitExceeded
+from videos.models import Provider, Video, VideoState
+
+CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "n_variants"}
+REMIX_FIELDS = {"prompt"}
+ASSET_KINDS = ("video", "thumbnail", "spritesheet")
 
 
-class ModelList(APIView):
-    """GET /v1/models: the models that enabled providers serve, in OpenAI's list shape."""
+class ApiView(APIView):
+    authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
+    throttle_classes = [TokenRateThrottle]
 
+    def throttled(self, request: Request, wait: float | None) -> None:
+        seconds = int(wait or 1) + 1
+        limit = TokenRateThrottle().describe()  # reads API_RATE_LIMIT as the check did
+        raise Throttled(wait=seconds, detail=f"Rate limit of {limit} exceeded. It resets in {seconds} seconds.")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = NO_STORE
+        return response
+
+
+def not_found(video_id: str) -> ApiError:
+    """The same answer for another user's video as for one that never existed."""
+    return ApiError(f"No video found with id '{video_id}'.", status_code=404, code="video_not_found")
+
+
+def own_video(request: Request, video_id: str) -> Video:
+    video = Video.objects.for_user(request.user).select_related("provider").filter(pk=video_id).first()
+    if video is None:
+        raise not_found(video_id)
+    return video
+
+
+def reject_unknown_fields(data, allowed: set[str]) -> None:
+    if not hasattr(data, "keys"):
+        raise ApiError("The request body must be a JSON object or a form.", code="invalid_body")
+    unknown = sorted(set(data.keys()) - allowed)
+    if unknown:
+        raise ApiError(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+
+
+def _single(data, name: str) -> object:
+    """One value of a field; a repeated form field is an error, not a silent pick."""
+    if hasattr(data, "getlist"):
+        values = data.getlist(name)
+        if len(values) > 1:
+            raise ApiError(f"'{name}' was sent more than once.", param=name, code="invalid_value")
+        return values[0] if values else None
+    return data.get(name)
+
+
+def _image_from(value: object, size: str) -> validation.InputImage | None:
+    if value is None:
+        return None
+    if hasattr(value, "read"):  # a file part
+        if value.size > validation.settings.MAX_INPUT_IMAGE_BYTES:
+            raise validation.InvalidRequest(
+                f"The image is {value.size // 1024} KB; the limit is {validation.settings.MAX_INPUT_IMAGE_BYTES // 1024} KB.",
+                param="input_reference",
+                code="image_too_large",
+                status=413,
+            )
+        return validation.clean_image(value.read(), size=size)
+    if isinstance(value, dict):
+        if set(value) - {"image_url", "file_id"} or len(value) != 1:
+            raise ApiError("input_reference takes exactly one of image_url or file_id.", param="input_reference")
+        if "file_id" in value:
+            raise ApiError(
+                "Uploaded file ids are not supported; send the image itself or a data URL.",
+                param="input_reference",
+                code="unsupported_value",
+            )
+        url = value["image_url"]
+        if not isinstance(url, str) or not url.startswith("data:") or ";base64," not in url:
+            raise ApiError(
+                "image_url must be a base64 data URL (data:image/png;base64,...).",
+                param="input_reference",
+                code="invalid_value",
+            )
+        try:
+            data = base64.b64decode(url.split(";base64,", 1)[1], validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError("image_url is not valid base64.", param="input_reference") from None
+        return validation.clean_image(data, size=size)
+    raise ApiError(
+        'input_reference must be an image file or {"image_url": ...}.', param="input_reference", code="invalid_type"
+    )
+
+
+def as_api_error(error: validation.InvalidRequest | LimitExceeded) -> ApiError:
+    if isinstance(error, LimitExceeded):
+        return ApiError(
+            error.message,
+            status_code=429,
+            type="rate_limit_error",
+            code=error.code,
+            headers={"Retry-After": str(error.retry_after)},
+        )
+    return ApiError(error.message, status_code=error.status, param=error.param, code=error.code)
+
+
+def submit(request: Request, video_request: validation.VideoRequest) -> Response:
+    try:
+        video = services.video_request_submit(user=request.user, request=video_request)
+    except LimitExceeded as exc:
+        raise as_api_error(exc) from None
+    return Response(video_object(video), status=status.HTTP_200_OK)
+
+
+class VideoCollection(ApiView):
+    @extend_schema(**schema.CREATE)
+    def post(self, request: Request) -> Response:
+        return idempotent(request, lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
+        data = request.data
+        reject_unknown_fields(data, CREATE_FIELDS)
+        multipart = hasattr(data, "getlist")
+        try:
+            prompt = validation.clean_prompt(_single(data, "prompt"))
+            model, provider = validation.resolve_model(_single(data, "model"))
+            size = validation.clean_size(_single(data, "size"), provider)
+            seconds = validation.clean_seconds(_single(data, "seconds"), provider, strict_string=not multipart)
+            n_variants = validation.clean_variants(_single(data, "n_variants"), provider, size)
+            image = _image_from(_single(data, "input_reference"), size)
+        except validation.InvalidRequest as exc:
+            raise as_api_error(exc) from None
+        return submit(
+            request,
+            validation.VideoRequest(
+                provider=provider,
+                model=model,
+                prompt=prompt,
+                size=size,
+                seconds=seconds,
+                n_variants=n_variants,
+                input_image=image,
+            ),
+        )
+
+    @extend_schema(**schema.LIST)
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        unknown = sorted(set(params) - {"after", "limit", "order"})
+        if unknown:
+            raise ApiError(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+        limit_text = params.get("limit", "20")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+            raise ApiError("limit must be a whole number from 1 to 100.", param="limit")
+        limit = int(limit_text)
+        order = params.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise ApiError("order must be 'asc' or 'desc'.", param="order")
+        videos = Video.objects.for_user(request.user)
+        videos = videos.order_by("created_at", "id") if order == "asc" else videos.order_by("-created_at", "-id")
+        if "after" in params:
+            cursor = Video.objects.for_user(request.user).filter(pk=params["after"]).values("created_at", "id").first()
+            if cursor is None:
+                raise ApiError(
+                    f"No video found with id '{params['after']}' to list after.", param="after", code="video_not_found"
+                )
+            key = "gt" if order == "asc" else "lt"
+            videos = videos.filter(
+                Q(**{f"created_at__{key}": cursor["created_at"]})
+                | Q(created_at=cursor["created_at"], **{f"id__{key}": cursor["id"]})
+            )
+        page = list(videos[: limit + 1])
+        data = [video_object(v) for v in page[:limit]]
+        return Response(
+            {
+                "object": "list",
+                "data": data,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": len(page) > limit,
+            }
+        )
+
+
+class VideoDetail(ApiView):
+    @extend_schema(**schema.RETRIEVE)
+    def get(self, request: Request, video_id: str) -> Response:
+        video = own_video(request, video_id)
+        response = Response(video_object(video))
+        if video.state in POLL_AFTER_MS:
+            response["openai-poll-after-ms"] = str(POLL_AFTER_MS[video.state])
+        return response
+
+    @extend_schema(**schema.DELETE)
+    def delete(self, request: Request, video_id: str) -> Response:
+        video = own_video(request, video_id)
+        services.video_delete(video=video)
+        return Response({"id": video.pk, "object": "video.deleted", "deleted": True})
+
+
+class VideoRemix(ApiView):
+    @extend_schema(**schema.REMIX)
+    def post(self, request: Request, video_id: str) -> Response:
+        return idempotent(request, lambda: self._remix(request, video_id))
+
+    def _remix(self, request: Request, video_id: str) -> Response:
+        own_video(request, video_id)  # 404 first, before anything about the body
+        reject_unknown_fields(request.data, REMIX_FIELDS)
+        try:
+            prompt = validation.clean_prompt(_single(request.data, "prompt"))
+            source = validation.remix_source_for(request.user, video_id)
+        except validation.InvalidRequest as exc:
+            raise as_api_error(exc) from None
+        return submit(
+            request,
+            validation.VideoRequest(
+                provider=source.provider,
+                model=source.model,
+                prompt=prompt,
+                size=source.size,
+                seconds=source.seconds,
+                n_variants=1,
+                remix_source=source,
+            ),
+        )
+
+
+class AnyAccept(BaseContentNegotiation):
+    """File downloads answer whatever Accept says (the SDK sends application/binary)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class VideoContent(ApiView):
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(**schema.CONTENT)
+    def get(self, request: Request, video_id: str) -> HttpResponse:
+        video = own_video(request, video_id)
+        variant = request.query_params.get("variant", "video")
+        if variant not in ASSET_KINDS:
+            raise ApiError("variant must be video, thumbnail or spritesheet.", param="variant")
+        index_text = request.query_params.get("index", "0")
+        if not index_text.isdigit() or int(index_text) >= max(1, video.n_variants):
+            raise ApiError(f"index must be from 0 to {max(1, video.n_variants) - 1}.", param="index")
+        unavailable = not_available(video)
+        if unavailable is not None:
+            return unavailable
+        asset = video.assets.filter(kind=variant, variant=int(index_text)).first()
+        if asset is None:
+            raise ApiError(
+                f"This video has no {variant}.", status_code=404, param="variant", code="variant_not_available"
+            )
+        return serve_asset(request, video, asset)
+
+
+class VideoQuery(ApiView):
+    @extend_schema(**schema.QUERY_GET)
+    def get(self, request: Request, video_id: str) -> Response:
+        return Response(query_object(request, own_video(request, video_id)))
+
+
+class VideoQueryPost(ApiView):
+    @extend_schema(**schema.QUERY_POST)
+    def post(self, request: Request) -> Response:
+        reject_unknown_fields(request.data, {"video_id"})
+        video_id = _single(request.data, "video_id")
+        if not isinstance(video_id, str) or not video_id:
+            raise ApiError("video_id is required.", param="video_id", code="missing_required_parameter")
+        return Response(query_object(request, own_video(request, video_id)))
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "HEAD"])
+@authentication_classes([])
+@permission_classes([])
+def signed_download(request: Request, token: str) -> HttpResponse:
+    """A link that works without a token until it expires, so it can be handed to a player."""
+    try:
+        claims = read_download_token(token)
+    except signing.SignatureExpired:
+        raise ApiError(
+            "This download link has expired; ask for a new one.", status_code=403, code="link_expired"
+        ) from None
+    except signing.BadSignature:
+        raise ApiError("This download link is not valid.", status_code=403, code="invalid_link") from None
+    video = Video.objects.filter(pk=claims["v"], deleted_at__isnull=True, state=VideoState.READY).first()
+    asset = video.assets.filter(kind=claims["k"], variant=claims["i"]).first() if video else None
+    if asset is None:
+        raise ApiError("The video is no longer available.", status_code=404, code="video_not_found")
+    return serve_asset(request, video, asset)
+
+
+class ModelList(ApiView):
+    @extend_schema(**schema.MODELS)
     def get(self, request: Request) -> Response:
         data = []
         seen: set[str] = set()
         for provider in Provider.objects.filter(enabled=True).order_by("name"):
             created = int(provider.created_at.timestamp())
             for name in provider.model_names:
-                if name in seen:
-                    continue
-                seen.add(name)
-                data.append({"id": name, "object": "model", "created": created, "owned_by": provider.name})
-        response = Response({"object": "list", "data": data})
-        response["Cache-Control"] = NO_STORE
-        return response
+                if name not in seen:
+                    seen.add(name)
+                    data.append({"id": name, "object": "model", "created": created, "owned_by": provider.name})
+        return Response({"object": "list", "data": data})
 
 
+@extend_schema(exclude=True)
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 @authentication_classes([])
 @permission_classes([])
-def not_found(request: Request) -> Response:
+def not_found_route(request: Request) -> Response:
     raise ApiError(f"No API route {request.method} {request.path}.", status_code=404, code="not_found")

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from project.api_errors import error_response
+
+API_PREFIXES = ("/v1/",)
+
+
+class ApiRequestLimitsMiddleware:
+    """Refuse an oversized API body with a 413 envelope before anything reads it.
+
+    Django does not count uploaded file parts against DATA_UPLOAD_MAX_MEMORY_SIZE and answers
+    other oversized bodies with an HTML 400 page; API clients get the documented envelope.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIXES):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return error_response(400, "Content-Length is not a number.", code="invalid_body")
+            if length > settings.MAX_REQUEST_BYTES:
+                return error_response(
+                    413,
+                    f"The request body is {length} bytes; the limit is {settings.MAX_REQUEST_BYTES} bytes "
+                    f"(images up to {settings.MAX_INPUT_IMAGE_BYTES} bytes).",
+                    param="input_reference",
+                    code="request_too_large",
+                )
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIXES) and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response

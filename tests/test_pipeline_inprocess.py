@@ -1,0 +1,234 @@
+"""The pipeline's steps run in this process against the emulator over real HTTP.
+
+The same steps run in a real cluster in test_pipeline_cluster.py; here each step is called
+directly, so races and failures can be arranged exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+from conftest import make_user
+from emulator_fixtures import INSTANT, image_bytes
+
+from videos import archive, pipeline, services
+from videos.models import Video, VideoAsset, VideoState
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def drive(video: Video, *, until: tuple[str, ...] = ("ready", "failed", "expired"), timeout: float = 20) -> Video:
+    """Run submit, poll and archive steps as the cluster would, until the video settles
+    (or reaches one of `until`; archives are not run when `until` names archiving)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        provider = video.provider
+        pipeline.submit_pending(provider)
+        with pipeline.adapter_for(provider) as adapter:
+            pipeline.reconcile_unknown(provider, adapter)
+            pipeline.poll_due(provider, adapter)
+        for archiving in Video.objects.filter(state=VideoState.ARCHIVING):
+            if "archiving" not in until:
+                archive.archive_video(archiving.pk)
+        video.refresh_from_db()
+        if video.state in until:
+            return video
+        time.sleep(0.1)
+    raise AssertionError(f"video stayed {video.state}: {video.error_code} {video.error_message}")
+
+
+def new_video(owner, provider, prompt: str = f"a lighthouse {INSTANT}", **fields) -> Video:
+    defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": 4 if provider.kind == "openai" else 5}
+    return services.video_create(owner=owner, provider=provider, prompt=prompt, **{**defaults, **fields})
+
+
+def stored_files(media_root: Path) -> list[str]:
+    return sorted(str(p.relative_to(media_root)) for p in media_root.rglob("*") if p.is_file())
+
+
+def test_text_to_video_reaches_ready_with_every_asset_stored(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]))
+    assert video.state == "ready" and video.progress == 100
+    assets = {a.kind: a for a in video.assets.all()}
+    assert set(assets) == {"video", "thumbnail", "spritesheet"}
+    for asset in assets.values():
+        data = (media_root / asset.storage_key).read_bytes()
+        assert len(data) == asset.size_bytes
+        assert hashlib.sha256(data).hexdigest() == asset.sha256
+        assert asset.storage_key.startswith(f"videos/{alice.pk}/{video.pk}/0/")
+    assert (media_root / assets["video"].storage_key).read_bytes()[4:8] == b"ftyp"
+    assert video.archived_at and video.provider_completed_at and video.provider_expires_at
+    assert not [f for f in stored_files(media_root) if ".part-" in f]
+
+
+def test_image_to_video_sends_the_start_frame(providers, media_root, emulator):
+    alice = make_user("alice")
+    image = services.InputImage(data=image_bytes(1280, 720), content_type="image/png")
+    video = drive(new_video(alice, providers["emulator-openai"], input_image=image))
+    assert video.state == "ready" and video.kind == "image"
+    assert emulator.job(video.provider_job_id).inputs.get("input_reference")
+
+
+def test_azure_with_two_variants_stores_each_variants_video_and_thumbnail(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-azure"], size="1280x720", n_variants=2))
+    assert video.state == "ready"
+    assert sorted(video.assets.values_list("variant", "kind")) == [
+        (0, "thumbnail"),
+        (0, "video"),
+        (1, "thumbnail"),
+        (1, "video"),
+    ]
+    assert len(video.provider_generation_ids) == 2
+
+
+def test_remix_of_a_ready_video_reaches_ready(providers, media_root, emulator):
+    alice = make_user("alice")
+    source = drive(new_video(alice, providers["emulator-openai"]))
+    remix = drive(
+        new_video(alice, providers["emulator-openai"], prompt=f"same, at night {INSTANT}", remix_source=source)
+    )
+    assert remix.state == "ready" and remix.kind == "remix"
+    assert emulator.job(remix.provider_job_id).remixed_from == source.provider_job_id
+
+
+def test_moderation_failure_reaches_failed_with_its_reason(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"], prompt=f"x {INSTANT} [emulator:fail=moderation]"))
+    assert video.state == "failed"
+    assert video.error_code == "moderation_blocked"
+    assert "moderation" in video.error_message.lower() or "safety" in video.error_message.lower()
+    assert not video.assets.exists()
+
+
+def test_unknown_status_word_keeps_the_video_running(providers, media_root):
+    alice = make_user("alice")
+    video = new_video(alice, providers["emulator-openai"], prompt="x [emulator:queue=0,generation=3,status=thinking]")
+    video = drive(video, until=("generating", "submitted"), timeout=5)
+    time.sleep(0.5)
+    video = drive(video, until=("ready",))
+    assert video.state == "ready"
+
+
+def test_archiving_twice_stores_once(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]))
+    assert archive.archive_video(video.pk) == "busy"  # ready: nothing to claim
+    services.video_requeue(video=video)
+    assert archive.archive_video(video.pk) == "ready"
+    assert VideoAsset.objects.filter(video=video).count() == 3
+    assert len([f for f in stored_files(media_root) if "/0/" in f]) == 3
+
+
+def test_two_pollers_make_one_transition(providers, media_root):
+    alice = make_user("alice")
+    video = new_video(alice, providers["emulator-openai"])
+    pipeline.submit_pending(video.provider)
+    time.sleep(0.3)
+    video.refresh_from_db()
+    with pipeline.adapter_for(video.provider) as adapter:
+        status = adapter.retrieve(video.provider_job_id)
+    assert status.state == "succeeded"
+    outcomes = [services.video_apply_status(video, status), services.video_apply_status(video, status)]
+    assert sorted(outcomes) == ["archiving", "stale"]
+
+
+def test_provider_concurrency_limit_keeps_excess_pending(providers, media_root, emulator):
+    provider = providers["emulator-openai"]
+    provider.max_concurrent_jobs = 2
+    provider.save()
+    alice = make_user("alice")
+    for i in range(4):
+        new_video(alice, provider, prompt=f"v{i} [emulator:queue=5]")
+    assert pipeline.submit_pending(provider) == 2
+    states = sorted(Video.objects.values_list("state", flat=True))
+    assert states == ["pending", "pending", "submitted", "submitted"]
+    assert emulator.jobs_created("openai") == 2
+
+
+def test_submission_is_fair_between_users(providers, media_root):
+    provider = providers["emulator-openai"]
+    provider.max_concurrent_jobs = 2
+    provider.save()
+    alice, bob = make_user("alice"), make_user("bob")
+    for i in range(5):
+        new_video(alice, provider, prompt=f"a{i} [emulator:queue=5]")
+    new_video(bob, provider, prompt="b [emulator:queue=5]")
+    pipeline.submit_pending(provider)
+    sent = Video.objects.exclude(state="pending")
+    assert sorted(v.owner.username for v in sent) == ["alice", "bob"]
+
+
+def test_rate_limit_with_retry_after_holds_every_call_back(providers, media_root, emulator):
+    provider = providers["emulator-openai"]
+    alice = make_user("alice")
+    emulator.add_fault("rate_limit", protocol="openai", operation="create", retry_after=7)
+    video = new_video(alice, provider)
+    assert pipeline.submit_pending(provider) == 0
+    video.refresh_from_db()
+    assert video.state == "pending" and video.attempts == 1
+    assert pipeline.submit_pending(provider) == 0  # blocked: the provider said wait 7 s
+    assert emulator.jobs_created("openai") == 0
+    assert emulator.received("openai", "create") == 1
+    provider.state.refresh_from_db()
+    assert provider.state.blocked_until is not None
+    assert 6 <= (provider.state.blocked_until - video.updated_at).total_seconds() <= 8.5
+
+
+def test_lost_create_answer_is_reconciled_not_resent(providers, media_root, emulator):
+    provider = providers["emulator-openai"]
+    alice = make_user("alice")
+    emulator.add_fault("drop", protocol="openai", operation="create")
+    video = new_video(alice, provider)
+    pipeline.submit_pending(provider)
+    video.refresh_from_db()
+    assert video.state == "pending" and video.submit_outcome_unknown
+    Video.objects.filter(pk=video.pk).update(next_poll_at=None)
+    video = drive(video)
+    assert video.state == "ready"
+    assert emulator.jobs_created("openai") == 1
+    assert emulator.received("openai", "create") == 1
+
+
+def test_results_gone_at_the_provider_make_the_video_expired(providers, media_root, emulator):
+    alice = make_user("alice")
+    emulator.add_fault("expired", protocol="openai", operation="*", remaining=None)
+    video = drive(new_video(alice, providers["emulator-openai"]))
+    assert video.state == "expired"
+    assert video.error_code == "video_expired"
+    assert not video.assets.exists()
+    assert not stored_files(media_root)
+
+
+def test_a_download_cut_short_is_resumed_and_never_stored_short(providers, media_root, emulator):
+    alice = make_user("alice")
+    emulator.add_fault("truncate", protocol="openai", operation="content", remaining=2, truncate_at=300_000)
+    video = drive(new_video(alice, providers["emulator-openai"], prompt=f"x {INSTANT} [emulator:bytes=3000000]"))
+    assert video.state == "ready"
+    stored = video.assets.get(kind="video")
+    data = (media_root / stored.storage_key).read_bytes()
+    assert len(data) == stored.size_bytes == 3_000_000
+    assert hashlib.sha256(data).hexdigest() == stored.sha256
+    assert emulator.received("openai", "content") >= 4  # two cut answers, then the rest
+
+
+def test_an_html_page_instead_of_the_video_is_never_published(providers, media_root, emulator):
+    alice = make_user("alice")
+    emulator.add_fault("html", protocol="openai", operation="content", remaining=2)
+    video = drive(new_video(alice, providers["emulator-openai"]))
+    assert video.state == "ready"  # retried after the bogus answers
+    for asset in video.assets.all():
+        assert (media_root / asset.storage_key).read_bytes()[:15] != b"<!DOCTYPE html>"
+    assert not [f for f in stored_files(media_root) if ".part-" in f]
+
+
+def test_an_asset_over_the_size_cap_fails_the_video_and_stores_nothing(providers, media_root, settings):
+    settings.PIPELINE_MAX_ASSET_BYTES = 1_000_000
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"], prompt=f"x {INSTANT} [emulator:bytes=2000000]"))
+    assert video.state == "failed" and video.error_code == "asset_too_large"
+    assert not [f for f in stored_files(media_root) if f.endswith(".mp4") or ".part-" in f]

@@ -1,0 +1,203 @@
+"""Deadlines, deleting, cancelling, the attempt cap and the queue's own configuration."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from conftest import make_user
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from emulator_fixtures import INSTANT, image_bytes
+from test_pipeline_inprocess import drive, new_video, stored_files
+
+from videos import archive, pipeline, services, tasks
+from videos.models import Heartbeat, Video, VideoState
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_queue_settings_never_hand_a_running_task_to_a_second_worker():
+    q = settings.Q_CLUSTER
+    assert q["retry"] > q["timeout"] + 30
+    assert q["max_attempts"] >= 1
+    assert q["catch_up"] is False
+    assert q["timeout"] > settings.PIPELINE_LOOP_SECONDS
+    assert ("orm" in q) != ("redis" in q)
+
+
+def test_schedules_for_the_poll_loop_and_the_sweeper_exist():
+    from django_q.models import Schedule
+
+    funcs = set(Schedule.objects.values_list("func", flat=True))
+    assert {"videos.tasks.poll_loop", "videos.tasks.sweep"} <= funcs
+
+
+def test_sweeper_expires_videos_past_their_deadline_and_prioritises_those_near_it(providers, media_root):
+    alice = make_user("alice")
+    provider = providers["emulator-azure"]
+    gone = new_video(alice, provider, prompt="gone [emulator:queue=30]")
+    near = new_video(alice, provider, prompt="near [emulator:queue=30]")
+    far = new_video(alice, provider, prompt="far [emulator:queue=30]")
+    pipeline.submit_pending(provider)
+    now = timezone.now()
+    Video.objects.filter(pk=gone.pk).update(provider_expires_at=now - timedelta(minutes=1))
+    Video.objects.filter(pk=near.pk).update(provider_expires_at=now + timedelta(minutes=5))
+    Video.objects.filter(pk=far.pk).update(provider_expires_at=now + timedelta(hours=20))
+    counts = pipeline.sweep()
+    assert counts["expired"] == 1
+    gone.refresh_from_db(), near.refresh_from_db(), far.refresh_from_db()
+    assert gone.state == "expired" and gone.error_code == "video_expired"
+    assert near.priority > far.priority
+    assert Heartbeat.objects.filter(name="sweeper").exists()
+    assert pipeline.sweep()["expired"] == 0  # once
+
+
+def test_sweeper_never_touches_finished_videos(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]))
+    Video.objects.filter(pk=video.pk).update(provider_expires_at=timezone.now() - timedelta(hours=1))
+    pipeline.sweep()
+    video.refresh_from_db()
+    assert video.state == "ready"
+
+
+def test_an_archive_whose_worker_died_is_resumed_exactly_once(providers, media_root):
+    alice = make_user("alice")
+    video = new_video(alice, providers["emulator-openai"], prompt=f"x {INSTANT}")
+    drive(video, until=("archiving",))
+    # A worker claimed it and died: its lease runs out.
+    Video.objects.filter(pk=video.pk).update(
+        lease_owner="999.dead", lease_expires_at=timezone.now() - timedelta(seconds=1), next_poll_at=None
+    )
+    assert archive.resume_stalled_archives() == 1
+    assert archive.resume_stalled_archives() == 0  # a second sweeper finds nothing to do
+    from django_q.models import OrmQ
+
+    assert OrmQ.objects.count() >= 1
+
+
+def test_the_attempt_cap_fails_a_poison_archive(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]), until=("archiving",))
+    Video.objects.filter(pk=video.pk).update(attempts=settings.PIPELINE_MAX_ATTEMPTS)
+    assert archive.archive_video(video.pk) == "failed"
+    video.refresh_from_db()
+    assert video.state == "failed" and video.error_code == "archive_failed"
+
+
+def test_deleting_a_running_video_cancels_it_at_the_provider_and_leaves_nothing(providers, media_root, emulator):
+    alice = make_user("alice")
+    video = new_video(
+        alice,
+        providers["emulator-openai"],
+        prompt="slow [emulator:queue=30]",
+        input_image=services.InputImage(image_bytes(1280, 720), "image/png"),
+    )
+    pipeline.submit_pending(video.provider)
+    video.refresh_from_db()
+    assert video.state == "submitted" and stored_files(media_root)
+    services.video_delete(video=video)
+    assert not Video.objects.for_user(alice).filter(pk=video.pk).exists()
+    assert tasks.cleanup_video(video.pk) == "deleted"
+    assert not Video.objects.filter(pk=video.pk).exists()
+    assert stored_files(media_root) == []
+    assert emulator.received("openai", "delete") == 1
+
+
+def test_deleting_a_ready_video_removes_its_files(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]))
+    services.video_delete(video=video)
+    assert tasks.cleanup_video(video.pk) == "deleted"
+    assert stored_files(media_root) == []
+
+
+def test_delete_racing_an_archive_waits_for_it_and_leaves_no_orphan(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]), until=("archiving",))
+    token = services.video_claim(video.pk, states=(VideoState.ARCHIVING,))  # an archive is running
+    services.video_delete(video=video)
+    assert tasks.cleanup_video(video.pk) == "busy"
+    # The archive finishes its work but may not publish into a deleted video.
+    assert not services.video_asset_record(
+        video, token, variant=0, kind="video", key="k", content_type="video/mp4", size=1, sha256="0" * 64
+    )
+    services.video_lease_release(video.pk, token)
+    assert tasks.cleanup_video(video.pk) == "deleted"
+    assert stored_files(media_root) == []
+
+
+def test_cancel_stops_a_running_video(providers, media_root, emulator):
+    alice = make_user("alice")
+    video = new_video(alice, providers["emulator-openai"], prompt="slow [emulator:queue=30]")
+    pipeline.submit_pending(video.provider)
+    video.refresh_from_db()
+    assert services.video_cancel(video=video)
+    assert tasks.cancel_at_provider(video.pk)
+    video.refresh_from_db()
+    assert video.state == "failed" and video.error_code == "cancelled"
+    assert not services.video_cancel(video=video)  # finished videos stay as they are
+
+
+def test_admin_actions_go_through_services(client, providers, media_root):
+    staff = make_user("sam", is_staff=True, is_superuser=True)
+    alice = make_user("alice")
+    running = new_video(alice, providers["emulator-openai"], prompt="slow [emulator:queue=30]")
+    pipeline.submit_pending(running.provider)
+    client.force_login(staff)
+    url = reverse("admin:videos_video_changelist")
+    client.post(url, {"action": "repoll_or_rearchive", "_selected_action": [running.pk]})
+    running.refresh_from_db()
+    assert running.priority == 10 and running.next_poll_at <= timezone.now()
+    client.post(url, {"action": "cancel", "_selected_action": [running.pk]})
+    running.refresh_from_db()
+    assert running.state == "failed" and running.error_code == "cancelled"
+
+
+def test_admin_warns_when_the_cluster_has_stalled(client, providers, media_root):
+    staff = make_user("sam", is_staff=True, is_superuser=True)
+    new_video(make_user("alice"), providers["emulator-openai"])
+    Heartbeat.objects.update_or_create(name="poll-loop", defaults={"seen_at": timezone.now() - timedelta(hours=1)})
+    client.force_login(staff)
+    response = client.get(reverse("admin:videos_video_changelist"))
+    assert b"task cluster has not polled" in response.content
+    Heartbeat.objects.filter(name="poll-loop").update(seen_at=timezone.now())
+    assert b"task cluster has not polled" not in client.get(reverse("admin:videos_video_changelist")).content
+
+
+def test_poll_loop_exits_at_once_while_another_loop_holds_the_lease(providers, media_root):
+    from videos import throttle
+
+    for provider in providers.values():
+        assert throttle.poll_lease_acquire(provider, "other-loop", 30)
+    started = time.monotonic()
+    counts = pipeline.poll_loop(seconds=5)
+    assert counts["cycles"] == 0 and time.monotonic() - started < 2
+
+
+def test_poll_loop_takes_over_a_dead_loops_lease(providers, media_root):
+    from videos import throttle
+
+    alice = make_user("alice")
+    for provider in providers.values():
+        throttle.poll_lease_acquire(provider, "dead-loop", 0.01)
+    time.sleep(0.05)
+    video = new_video(alice, providers["emulator-openai"])
+    counts = pipeline.poll_loop(seconds=3)
+    assert counts["cycles"] >= 1 and counts["submitted"] == 1
+    video.refresh_from_db()
+    assert video.state in ("submitted", "generating", "archiving")
+
+
+def test_videos_past_the_platforms_retention_are_deleted(providers, media_root, settings):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]))
+    assert pipeline.sweep()["retention_deleted"] == 0  # kept until deleted by default
+    settings.VIDEO_RETENTION_DAYS = 7
+    Video.objects.filter(pk=video.pk).update(archived_at=timezone.now() - timedelta(days=8))
+    assert pipeline.sweep()["retention_deleted"] == 1
+    assert tasks.cleanup_video(video.pk) == "deleted"
+    assert stored_files(media_root) == []

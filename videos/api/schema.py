@@ -1,0 +1,238 @@
+"""OpenAPI descriptions of the /v1 endpoints, for drf-spectacular (raw schemas, no serializers)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": "string", "nullable": True},
+                "code": {"type": "string", "nullable": True},
+            },
+        }
+    },
+}
+VIDEO = {
+    "type": "object",
+    "required": [
+        "id",
+        "object",
+        "model",
+        "status",
+        "progress",
+        "created_at",
+        "completed_at",
+        "expires_at",
+        "prompt",
+        "size",
+        "seconds",
+        "remixed_from_video_id",
+        "error",
+    ],
+    "properties": {
+        "id": {"type": "string", "example": "video_691611812ca88190bfb123716dcc953a089a232f54b02b21"},
+        "object": {"type": "string", "enum": ["video"]},
+        "model": {"type": "string", "example": "sora-2"},
+        "status": {"type": "string", "enum": ["queued", "in_progress", "completed", "failed"]},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "created_at": {"type": "integer"},
+        "completed_at": {"type": "integer", "nullable": True},
+        "expires_at": {"type": "integer", "nullable": True},
+        "prompt": {"type": "string"},
+        "size": {"type": "string", "example": "1280x720"},
+        "seconds": {"type": "string", "example": "4"},
+        "remixed_from_video_id": {"type": "string", "nullable": True},
+        "error": {
+            "type": "object",
+            "nullable": True,
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        },
+    },
+}
+VIDEO_LIST = {
+    "type": "object",
+    "required": ["object", "data", "first_id", "last_id", "has_more"],
+    "properties": {
+        "object": {"type": "string", "enum": ["list"]},
+        "data": {"type": "array", "items": VIDEO},
+        "first_id": {"type": "string", "nullable": True},
+        "last_id": {"type": "string", "nullable": True},
+        "has_more": {"type": "boolean"},
+    },
+}
+DELETED = {
+    "type": "object",
+    "required": ["id", "object", "deleted"],
+    "properties": {
+        "id": {"type": "string"},
+        "object": {"type": "string", "enum": ["video.deleted"]},
+        "deleted": {"type": "boolean"},
+    },
+}
+QUERY = {
+    "type": "object",
+    "required": ["task_id", "video_id", "task_status", "message", "duration", "video_result"],
+    "properties": {
+        "task_id": {"type": "string"},
+        "video_id": {"type": "string", "description": "Empty until the video is stored."},
+        "task_status": {"type": "string", "enum": ["processing", "success", "failed"]},
+        "message": {"type": "string"},
+        "duration": {"type": "string"},
+        "video_result": {"type": "string", "description": "A signed, expiring download URL once stored; empty before."},
+    },
+}
+MODEL_LIST = {
+    "type": "object",
+    "properties": {
+        "object": {"type": "string", "enum": ["list"]},
+        "data": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "object": {"type": "string"},
+                    "created": {"type": "integer"},
+                    "owned_by": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+CREATE_FIELDS = {
+    "prompt": {"type": "string", "minLength": 1, "maxLength": 32000},
+    "model": {"type": "string", "example": "sora-2"},
+    "seconds": {
+        "type": "string",
+        "example": "4",
+        "description": "A string: one of the durations the model's provider allows.",
+    },
+    "size": {"type": "string", "example": "720x1280"},
+    "n_variants": {"type": "integer", "minimum": 1, "maximum": 4, "description": "Azure Sora providers only."},
+}
+CREATE_JSON = {
+    "type": "object",
+    "required": ["prompt"],
+    "additionalProperties": False,
+    "properties": {
+        **CREATE_FIELDS,
+        "input_reference": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"image_url": {"type": "string", "description": "A base64 data URL of a JPEG, PNG or WebP."}},
+        },
+    },
+}
+CREATE_MULTIPART = {
+    "type": "object",
+    "required": ["prompt"],
+    "additionalProperties": False,
+    "properties": {
+        **CREATE_FIELDS,
+        "input_reference": {"type": "string", "format": "binary", "description": "The start frame; must match size."},
+    },
+}
+REMIX_BODY = {
+    "type": "object",
+    "required": ["prompt"],
+    "additionalProperties": False,
+    "properties": {"prompt": {"type": "string", "minLength": 1, "maxLength": 32000}},
+}
+QUERY_BODY = {
+    "type": "object",
+    "required": ["video_id"],
+    "additionalProperties": False,
+    "properties": {"video_id": {"type": "string"}},
+}
+
+
+def errors(*codes: int) -> dict:
+    return {code: OpenApiResponse(ERROR) for code in (401, 429, *codes)}
+
+
+VIDEO_ID = OpenApiParameter("video_id", str, OpenApiParameter.PATH, description="The video's id (video_…)")
+
+CREATE = {
+    "operation_id": "createVideo",
+    "summary": "Create a video",
+    "request": {"application/json": CREATE_JSON, "multipart/form-data": CREATE_MULTIPART},
+    "responses": {200: OpenApiResponse(VIDEO), **errors(400, 409, 413, 415, 422)},
+    "parameters": [OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    "examples": [
+        OpenApiExample(
+            "Text to video",
+            value={"prompt": "A red fox in the snow", "model": "sora-2", "seconds": "4", "size": "1280x720"},
+            request_only=True,
+        )
+    ],
+}
+LIST = {
+    "operation_id": "listVideos",
+    "summary": "List your videos",
+    "parameters": [
+        OpenApiParameter("after", str, description="List videos after this id"),
+        OpenApiParameter("limit", int, description="1 to 100 (default 20)"),
+        OpenApiParameter("order", str, enum=["asc", "desc"], description="By creation time (default desc)"),
+    ],
+    "responses": {200: OpenApiResponse(VIDEO_LIST), **errors(400)},
+}
+RETRIEVE = {
+    "operation_id": "retrieveVideo",
+    "summary": "Retrieve a video",
+    "parameters": [VIDEO_ID],
+    "responses": {200: OpenApiResponse(VIDEO), **errors(404)},
+}
+DELETE = {
+    "operation_id": "deleteVideo",
+    "summary": "Delete a video",
+    "parameters": [VIDEO_ID],
+    "responses": {200: OpenApiResponse(DELETED), **errors(404)},
+}
+REMIX = {
+    "operation_id": "remixVideo",
+    "summary": "Remix one of your completed videos",
+    "parameters": [VIDEO_ID, OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    "request": {"application/json": REMIX_BODY},
+    "responses": {200: OpenApiResponse(VIDEO), **errors(400, 404, 409, 415, 422)},
+}
+CONTENT = {
+    "operation_id": "downloadVideoContent",
+    "summary": "Download a video's content",
+    "parameters": [
+        VIDEO_ID,
+        OpenApiParameter("variant", str, enum=["video", "thumbnail", "spritesheet"]),
+        OpenApiParameter("index", int, description="Which variant (Azure Sora jobs with n_variants > 1); default 0"),
+        OpenApiParameter("Range", str, OpenApiParameter.HEADER, required=False),
+    ],
+    "responses": {
+        (200, "video/mp4"): OpenApiResponse(description="The file (video/mp4, image/webp or image/jpeg)"),
+        (206, "video/mp4"): OpenApiResponse(description="The requested byte range"),
+        302: OpenApiResponse(description="Redirect to a short-lived signed storage URL (CONTENT_DELIVERY=redirect)"),
+        **errors(400, 404, 416),
+    },
+}
+QUERY_GET = {
+    "operation_id": "queryVideo",
+    "summary": "Query a video (relay format)",
+    "parameters": [VIDEO_ID],
+    "responses": {200: OpenApiResponse(QUERY), **errors(404)},
+}
+QUERY_POST = {
+    "operation_id": "queryVideoByBody",
+    "summary": "Query a video (relay format)",
+    "request": {"application/json": QUERY_BODY},
+    "responses": {200: OpenApiResponse(QUERY), **errors(400, 404, 415)},
+}
+MODELS = {
+    "operation_id": "listModels",
+    "summary": "List available models",
+    "responses": {200: OpenApiResponse(MODEL_LIST), **errors()},
+}

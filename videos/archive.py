@@ -1,0 +1,203 @@
+"""Copying a finished job's files from the provider into our storage before it deletes them.
+
+Each asset is streamed (bounded memory), checked (type by its first bytes, size against the
+provider's Content-Length), resumed with Range after a cut, published atomically, then
+recorded. Recorded assets are skipped, so a second run stores nothing twice; a worker that
+dies leaves its lease to run out and the sweeper hands the video to another worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from videos import services, storage, throttle
+from videos.models import Video, VideoState
+from videos.pipeline import _record_provider_error, adapter_for, backoff_seconds
+from videos.providers.base import AssetRef, ProviderError, VideoProvider
+
+logger = logging.getLogger("videos.pipeline")
+
+RESUME_TRIES = 4  # Range resumptions of one asset within one run
+HEARTBEAT_SECONDS = 10.0
+
+
+class LeaseLost(Exception):
+    """Another worker took the video over; stop without publishing anything."""
+
+
+def _looks_like(kind: str, head: bytes) -> bool:
+    """The first bytes must be the media we asked for, whatever the headers claimed."""
+    if kind == "video":
+        return len(head) >= 8 and head[4:8] == b"ftyp"
+    return (
+        head[:3] == b"\xff\xd8\xff"
+        or head[:8] == b"\x89PNG\r\n\x1a\n"
+        or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    )
+
+
+def archive_video(video_id: str) -> str:
+    """Archive every asset of a finished video, then mark it ready. Returns what happened."""
+    token = services.video_claim(video_id, states=(VideoState.ARCHIVING,))
+    if token is None:
+        return "busy"
+    video = Video.objects.select_related("provider", "owner").get(pk=video_id)
+    if video.attempts > settings.PIPELINE_MAX_ATTEMPTS:
+        services.video_fail(
+            video.pk, code="archive_failed", message="Storing the results failed repeatedly.", token=token
+        )
+        return "failed"
+    provider = video.provider
+    try:
+        with adapter_for(provider) as adapter:
+            _wait_for_budget(provider)
+            status = adapter.retrieve(video.provider_job_id)
+            if status.expires_at and status.expires_at != video.provider_expires_at:
+                services.video_note_expiry(video.pk, status.expires_at)
+                video.provider_expires_at = status.expires_at
+            assets = status.assets()
+            if not assets:
+                raise ProviderError("the provider lists no files for a finished job", permanent=False, code="no_assets")
+            stored = set(video.assets.values_list("variant", "kind"))
+            for asset in assets:
+                if (asset.variant_index, asset.kind) not in stored:
+                    _archive_asset(adapter, video, token, asset)
+    except LeaseLost:
+        # Deleted meanwhile, or taken over after a stall: let go (a no-op if it is not ours).
+        services.video_lease_release(video.pk, token)
+        logger.warning("video %s: archive stopped; the video was deleted or taken over", video_id)
+        return "lease_lost"
+    except ProviderError as error:
+        return _archive_failed(video, token, error)
+    except Exception as error:  # storage outage, database hiccup: keep the video, try again
+        logger.exception("video %s: archive interrupted", video_id)
+        services.video_lease_release(video.pk, token, retry_in=backoff_seconds(video.attempts))
+        return f"retry: {error.__class__.__name__}"
+    if services.video_mark_ready(video.pk, token):
+        logger.info("video %s ready", video_id)
+        return "ready"
+    return "stale"
+
+
+def _archive_failed(video: Video, token: str, error: ProviderError) -> str:
+    now = timezone.now()
+    past_deadline = video.provider_expires_at is None or video.provider_expires_at <= now + timedelta(seconds=60)
+    if error.status_code == 404 and past_deadline:
+        services.video_mark_expired(video.pk, token=token)
+        return "expired"
+    if error.permanent and error.status_code != 404:
+        services.video_fail(video.pk, code=error.code or "archive_failed", message=error.message, token=token)
+        return "failed"
+    _record_provider_error(video.provider, error)
+    services.video_lease_release(video.pk, token, retry_in=backoff_seconds(video.attempts, error.retry_after))
+    return "retry"
+
+
+def _wait_for_budget(provider, *, max_wait: float = 30.0) -> None:
+    deadline = time.monotonic() + max_wait
+    while (wait := throttle.throttle_acquire(provider)) > 0:
+        if time.monotonic() + wait > deadline:
+            raise ProviderError("waiting for the provider's request budget", permanent=False, retry_after=wait)
+        time.sleep(wait)
+
+
+def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: AssetRef) -> None:
+    writer: storage.ArchiveWriter | None = None
+    validator: str | None = None
+    expected: int | None = None
+    last_beat = time.monotonic()
+    tries = 0
+    checked = False
+    try:
+        while True:
+            offset = writer.size if writer else 0
+            _wait_for_budget(video.provider)
+            try:
+                with adapter.open_asset(asset, offset=offset, if_range=validator if offset else None) as stream:
+                    if writer is not None and stream.start == 0 and offset > 0:
+                        writer.abort()  # the server ignored the Range: start over
+                        writer, checked = None, False
+                    if writer is None:
+                        key = storage.asset_key(
+                            video.owner_id, video.pk, asset.variant_index, asset.kind, stream.content_type
+                        )
+                        content_type = storage.stored_content_type(asset.kind, key, stream.content_type)
+                        writer = storage.open_writer(key, content_type)
+                    validator = stream.validator or validator
+                    expected = stream.total_size if stream.total_size is not None else expected
+                    for chunk in stream.iter_bytes(1024 * 1024):
+                        if not checked and writer.size == 0:
+                            if not _looks_like(asset.kind, chunk[:16]):
+                                raise ProviderError(
+                                    f"the {asset.kind} is not a media file", permanent=False, code="unexpected_content"
+                                )
+                            checked = True
+                        writer.write(chunk)
+                        if time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+                            if not services.video_lease_extend(video.pk, token):
+                                raise LeaseLost
+                            last_beat = time.monotonic()
+                if expected is not None and writer.size != expected:
+                    raise ProviderError(
+                        f"the {asset.kind} download ended at {writer.size} of {expected} bytes",
+                        permanent=False,
+                        code="truncated",
+                    )
+                break
+            except ProviderError as error:
+                tries += 1
+                if error.permanent or tries > RESUME_TRIES or error.code == "unexpected_content":
+                    raise
+                logger.info("video %s: %s download interrupted (%s); resuming", video.pk, asset.kind, error.message)
+                time.sleep(min(10.0, 0.5 * 2**tries))
+        if not services.video_lease_extend(video.pk, token):
+            raise LeaseLost
+        writer.commit()
+        recorded = services.video_asset_record(
+            video,
+            token,
+            variant=asset.variant_index,
+            kind=asset.kind,
+            key=writer.key,
+            content_type=writer.content_type,
+            size=writer.size,
+            sha256=writer.sha256,
+        )
+        if not recorded:
+            raise LeaseLost
+        writer = None
+    finally:
+        if writer is not None:
+            writer.abort()
+
+
+def resume_stalled_archives() -> int:
+    """Archives whose worker died (lease run out) or that wait for a retry: enqueue again,
+    most urgent deadline first. Each video is re-enqueued once per lapse."""
+    from django_q.tasks import async_task
+
+    now = timezone.now()
+    due = (
+        Video.objects.filter(state=VideoState.ARCHIVING, deleted_at__isnull=True)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+        .order_by("-priority", "provider_expires_at")
+    )
+    count = 0
+    for video_id in due.values_list("pk", flat=True)[:500]:
+        # Push next_poll_at out first, so a second sweeper in parallel does not enqueue it too.
+        pushed = (
+            Video.objects.filter(pk=video_id, state=VideoState.ARCHIVING)
+            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+            .update(next_poll_at=now + timedelta(seconds=settings.PIPELINE_LEASE_SECONDS))
+        )
+        if pushed:
+            async_task("videos.tasks.archive_video", video_id)
+            count += 1
+    return count

@@ -1,0 +1,115 @@
+"""Per-provider limits shared by every worker on every host, kept in the database.
+
+A token bucket paces requests to the provider's requests-per-minute; `blocked_until` holds
+every caller back after a 429's retry-after or while the circuit breaker is open; the poll
+lease makes sure one loop at a time polls a provider.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from videos.models import Provider, ProviderState
+
+logger = logging.getLogger("videos.pipeline")
+
+BREAKER_THRESHOLD = 5  # consecutive failures that open the breaker
+BREAKER_MAX_SECONDS = 30
+
+
+def provider_state(provider: Provider) -> ProviderState:
+    # A new bucket starts full: the first requests go out at once.
+    state, _ = ProviderState.objects.get_or_create(
+        provider_id=provider.pk, defaults={"tokens": bucket_capacity(provider)}
+    )
+    return state
+
+
+def bucket_capacity(provider: Provider) -> float:
+    # Ten seconds' worth of requests: short bursts are fine, a minute's worth at once is not.
+    return max(1.0, provider.requests_per_minute / 6)
+
+
+def throttle_acquire(provider: Provider, cost: float = 1.0, *, now: datetime | None = None) -> float:
+    """Take `cost` requests from the bucket. 0 when taken, else seconds to wait (nothing taken)."""
+    provider_state(provider)
+    now = now or timezone.now()
+    rate = provider.requests_per_minute / 60.0
+    capacity = bucket_capacity(provider)
+    with transaction.atomic():
+        state = ProviderState.objects.select_for_update().get(pk=provider.pk)
+        if state.blocked_until and state.blocked_until > now:
+            return (state.blocked_until - now).total_seconds()
+        elapsed = max(0.0, (now - state.tokens_updated_at).total_seconds())
+        tokens = min(capacity, state.tokens + elapsed * rate)
+        if tokens < cost:
+            state.tokens, state.tokens_updated_at = tokens, now
+            state.save(update_fields=["tokens", "tokens_updated_at"])
+            return (cost - tokens) / rate
+        state.tokens, state.tokens_updated_at = tokens - cost, now
+        state.requests_sent += int(cost)
+        state.save(update_fields=["tokens", "tokens_updated_at", "requests_sent"])
+        return 0.0
+
+
+def throttle_debit(provider: Provider, cost: float) -> None:
+    """Charge requests made beyond what was acquired (the bucket may go negative)."""
+    if cost > 0:
+        provider_state(provider)
+        ProviderState.objects.filter(pk=provider.pk).update(
+            tokens=F("tokens") - cost, requests_sent=F("requests_sent") + int(cost)
+        )
+
+
+def provider_record_success(provider: Provider) -> None:
+    ProviderState.objects.filter(pk=provider.pk, consecutive_failures__gt=0).update(consecutive_failures=0)
+
+
+def provider_record_failure(provider: Provider, *, retry_after: float | None, message: str, throttled: bool) -> None:
+    """A retryable failure: honour retry-after, and open the breaker after repeated failures."""
+    provider_state(provider)
+    now = timezone.now()
+    with transaction.atomic():
+        state = ProviderState.objects.select_for_update().get(pk=provider.pk)
+        state.consecutive_failures += 1
+        state.last_error = message[:500]
+        if throttled:
+            state.throttled_responses += 1
+        waits = []
+        if retry_after is not None:
+            waits.append(retry_after)
+        if state.consecutive_failures >= BREAKER_THRESHOLD:
+            waits.append(min(BREAKER_MAX_SECONDS, 2 ** (state.consecutive_failures - BREAKER_THRESHOLD) * 2))
+            logger.warning("provider %s: breaker open after %d failures", provider.name, state.consecutive_failures)
+        if waits:
+            until = now + timedelta(seconds=max(waits))
+            if state.blocked_until is None or state.blocked_until < until:
+                state.blocked_until = until
+        state.save()
+
+
+def poll_lease_acquire(provider: Provider, owner: str, seconds: float) -> bool:
+    """Hold (or renew) the provider's poll lease; False while another live loop holds it."""
+    provider_state(provider)
+    now = timezone.now()
+    changed = (
+        ProviderState.objects.filter(pk=provider.pk)
+        .filter(Q(poll_lease_owner=owner) | Q(poll_lease_expires_at__isnull=True) | Q(poll_lease_expires_at__lt=now))
+        .update(poll_lease_owner=owner, poll_lease_expires_at=now + timedelta(seconds=seconds))
+    )
+    return changed == 1
+
+
+def poll_lease_release(provider: Provider, owner: str) -> None:
+    ProviderState.objects.filter(pk=provider.pk, poll_lease_owner=owner).update(
+        poll_lease_owner="", poll_lease_expires_at=None
+    )
+
+
+def poll_lease_held(provider: Provider) -> bool:
+    return ProviderState.objects.filter(pk=provider.pk, poll_lease_expires_at__gt=timezone.now()).exists()

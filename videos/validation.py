@@ -1,0 +1,208 @@
+"""What a user may ask for: one set of rules for the API and the dashboard.
+
+Every rule raises `InvalidRequest` with the parameter it concerns and a message a person can
+act on; nothing is stored before all of them pass.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from videos.models import Provider, ProviderKind, Video, VideoState
+from videos.services import InputImage
+
+MAX_PROMPT_CHARS = 32000
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+class InvalidRequest(Exception):
+    def __init__(self, message: str, *, param: str | None, code: str = "invalid_value", status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.status = status
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    provider: Provider
+    model: str
+    prompt: str
+    size: str
+    seconds: int
+    n_variants: int
+    input_image: InputImage | None = None
+    remix_source: Video | None = None
+
+
+def enabled_providers() -> list[Provider]:
+    return list(Provider.objects.filter(enabled=True).order_by("name"))
+
+
+def model_choices() -> list[tuple[str, Provider]]:
+    """Every model an enabled provider serves, with the provider that serves it (first wins)."""
+    seen: dict[str, Provider] = {}
+    for provider in enabled_providers():
+        for name in provider.model_names:
+            seen.setdefault(name, provider)
+    return list(seen.items())
+
+
+def clean_prompt(prompt: object, *, param: str = "prompt") -> str:
+    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
+        raise InvalidRequest(
+            "Describe the video: the prompt is empty.",
+            param=param,
+            code="missing_required_parameter" if prompt is None else "invalid_value",
+        )
+    if not isinstance(prompt, str):
+        raise InvalidRequest("The prompt must be a string.", param=param, code="invalid_type")
+    if "\x00" in prompt:
+        raise InvalidRequest("The prompt contains a NUL character.", param=param)
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidRequest(
+            f"The prompt is {len(prompt)} characters long; the limit is {MAX_PROMPT_CHARS}.",
+            param=param,
+            code="string_above_max_length",
+        )
+    return prompt
+
+
+def resolve_model(model: object) -> tuple[str, Provider]:
+    choices = dict(model_choices())
+    if not choices:
+        raise InvalidRequest(
+            "No video provider is enabled on this platform.", param="model", code="no_provider", status=503
+        )
+    if model is None:
+        name = "sora-2" if "sora-2" in choices else next(iter(choices))
+        return name, choices[name]
+    if not isinstance(model, str) or model not in choices:
+        raise InvalidRequest(
+            f"Unknown model {model!r}. Available: {', '.join(choices)}.", param="model", code="model_not_found"
+        )
+    return model, choices[model]
+
+
+def default_size(provider: Provider) -> str:
+    sizes = provider.allowed_sizes
+    return "720x1280" if "720x1280" in sizes else sizes[0]
+
+
+def clean_size(size: object, provider: Provider) -> str:
+    if size is None:
+        return default_size(provider)
+    if not isinstance(size, str) or size not in provider.allowed_sizes:
+        raise InvalidRequest(
+            f"Size {size!r} is not available for this model. Choose one of: {', '.join(provider.allowed_sizes)}.",
+            param="size",
+        )
+    return size
+
+
+def clean_seconds(seconds: object, provider: Provider, *, strict_string: bool) -> int:
+    allowed = provider.allowed_seconds
+    if seconds is None:
+        return 4 if 4 in allowed else allowed[0]
+    if strict_string and not isinstance(seconds, str):
+        raise InvalidRequest('seconds must be a string, e.g. "4".', param="seconds", code="invalid_type")
+    text = str(seconds).strip()
+    if not text.isdigit() or int(text) not in allowed:
+        raise InvalidRequest(
+            f"{seconds!r} seconds is not available for this model. Choose one of: {', '.join(map(str, allowed))}.",
+            param="seconds",
+        )
+    return int(text)
+
+
+def variant_limit(provider: Provider, size: str) -> int:
+    limit = provider.variant_limit
+    if provider.kind == ProviderKind.AZURE_SORA:
+        # Azure: 1080p allows one variant, 720p two, smaller sizes four.
+        longest = max(int(part) for part in size.split("x"))
+        limit = min(
+            limit, 1 if longest >= 1920 or size == "1080x1080" else 2 if longest >= 1280 or size == "720x720" else 4
+        )
+    return limit
+
+
+def clean_variants(n_variants: object, provider: Provider, size: str) -> int:
+    if n_variants is None:
+        return 1
+    limit = variant_limit(provider, size)
+    try:
+        number = int(n_variants)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidRequest("n_variants must be a whole number.", param="n_variants", code="invalid_type") from None
+    if isinstance(n_variants, bool) or not 1 <= number <= limit:
+        raise InvalidRequest(f"n_variants must be between 1 and {limit} for this model and size.", param="n_variants")
+    return number
+
+
+def clean_image(data: bytes, *, size: str, param: str = "input_reference") -> InputImage:
+    """A real JPEG, PNG or WebP by its content, within byte and pixel limits, exactly `size`."""
+    if len(data) > settings.MAX_INPUT_IMAGE_BYTES:
+        raise InvalidRequest(
+            f"The image is {len(data) // 1024} KB; the limit is {settings.MAX_INPUT_IMAGE_BYTES // 1024} KB.",
+            param=param,
+            code="image_too_large",
+            status=413,
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind = image.format
+                width, height = image.size  # read from the header; nothing is decoded yet
+                if kind not in IMAGE_FORMATS:
+                    raise InvalidRequest(
+                        f"The image is {kind or 'of an unknown type'}; use JPEG, PNG or WebP.",
+                        param=param,
+                        code="unsupported_image",
+                    )
+                if width * height > settings.MAX_INPUT_IMAGE_PIXELS:
+                    raise InvalidRequest(
+                        f"The image is {width}x{height} pixels; the limit is {settings.MAX_INPUT_IMAGE_PIXELS} pixels.",
+                        param=param,
+                        code="image_too_large",
+                    )
+                if f"{width}x{height}" != size:
+                    raise InvalidRequest(
+                        f"The image is {width}x{height} but the video is {size}: upload an image of exactly that size.",
+                        param=param,
+                        code="image_size_mismatch",
+                    )
+                image.load()  # a truncated or corrupt file fails here, within the pixel limit
+    except InvalidRequest:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidRequest(
+            f"The image claims more than {settings.MAX_INPUT_IMAGE_PIXELS} pixels.", param=param, code="image_too_large"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise InvalidRequest(
+            "The file is not a readable JPEG, PNG or WebP image.", param=param, code="invalid_image"
+        ) from None
+    return InputImage(data=data, content_type=IMAGE_FORMATS[kind])
+
+
+def remix_source_for(user, video_id: str) -> Video:
+    """The caller's own ready video, or the same 404 as for a video that does not exist."""
+    video = Video.objects.for_user(user).select_related("provider").filter(pk=video_id).first()
+    if video is None:
+        raise InvalidRequest(f"No video found with id '{video_id}'.", param=None, code="video_not_found", status=404)
+    if video.state != VideoState.READY:
+        raise InvalidRequest(
+            "Only a finished (completed) video can be remixed.", param=None, code="video_not_ready", status=409
+        )
+    if not video.provider.enabled or not video.provider.defaults["supports_remix"]:
+        raise InvalidRequest(
+            "This video's provider cannot remix videos.", param=None, code="remix_unsupported", status=400
+        )
+    return video
