@@ -259,8 +259,8 @@ else:
 
 # --- Pipeline ----------------------------------------------------------------------------
 PIPELINE_FIRST_POLL_SECONDS = env_float("PIPELINE_FIRST_POLL_SECONDS", 2, minimum=0.1)
-PIPELINE_POLL_BACKOFF = env_float("PIPELINE_POLL_BACKOFF", 1.5, minimum=1)
-PIPELINE_MAX_POLL_SECONDS = env_float("PIPELINE_MAX_POLL_SECONDS", 30, minimum=1)
+PIPELINE_POLL_BACKOFF = env_float("PIPELINE_POLL_BACKOFF", 1.25, minimum=1)
+PIPELINE_MAX_POLL_SECONDS = env_float("PIPELINE_MAX_POLL_SECONDS", 10, minimum=1)
 PIPELINE_LOOP_SECONDS = env_float("PIPELINE_LOOP_SECONDS", 55, minimum=1)
 PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 60, minimum=5)
 PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 8, minimum=1)
