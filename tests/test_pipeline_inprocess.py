@@ -232,3 +232,13 @@ def test_an_asset_over_the_size_cap_fails_the_video_and_stores_nothing(providers
     video = drive(new_video(alice, providers["emulator-openai"], prompt=f"x {INSTANT} [emulator:bytes=2000000]"))
     assert video.state == "failed" and video.error_code == "asset_too_large"
     assert not [f for f in stored_files(media_root) if f.endswith(".mp4") or ".part-" in f]
+
+
+def test_a_remix_of_a_video_the_provider_deleted_fails_with_a_clear_reason(providers, media_root, emulator):
+    alice = make_user("alice")
+    source = drive(new_video(alice, providers["emulator-openai"]))
+    with pipeline.adapter_for(source.provider) as adapter:
+        adapter.delete(source.provider_job_id)  # as the provider does once its retention ends
+    remix = drive(new_video(alice, providers["emulator-openai"], prompt="again", remix_source=source))
+    assert remix.state == "failed" and remix.error_code == "remix_source_expired"
+    assert "no longer holds the original" in remix.error_message

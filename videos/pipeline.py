@@ -123,6 +123,15 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
             logger.warning("video %s: create sent but its answer was lost; reconciling", video.pk)
             services.video_mark_submit_unknown(video.pk, token, retry_in=RECONCILE_DELAY)
             return True
+        if error.permanent and spec.remix_of and error.status_code == 404:
+            # Providers remix only what they still hold, and they delete results after hours.
+            services.video_fail(
+                video.pk,
+                code="remix_source_expired",
+                message="The provider no longer holds the original video, so it cannot be remixed. Create a new video instead.",
+                token=token,
+            )
+            return True
         if error.permanent:
             services.video_fail(video.pk, code=error.code or "provider_rejected", message=error.message, token=token)
             return True
