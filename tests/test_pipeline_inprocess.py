@@ -170,7 +170,7 @@ def test_rate_limit_with_retry_after_holds_every_call_back(providers, media_root
     video = new_video(alice, provider)
     assert pipeline.submit_pending(provider) == 0
     video.refresh_from_db()
-    assert video.state == "pending" and video.attempts == 1
+    assert video.state == "pending" and video.retries == 1 and video.attempts == 0
     assert pipeline.submit_pending(provider) == 0  # blocked: the provider said wait 7 s
     assert emulator.jobs_created("openai") == 0
     assert emulator.received("openai", "create") == 1

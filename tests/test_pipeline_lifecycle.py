@@ -82,10 +82,29 @@ def test_an_archive_whose_worker_died_is_resumed_exactly_once(providers, media_r
     assert broker.queue_size() == 1
 
 
+def test_a_lost_lease_counts_toward_the_cap_and_a_released_one_does_not(providers, media_root):
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]), until=("archiving",))
+    token = services.video_claim(video.pk, states=(VideoState.ARCHIVING,))
+    services.video_lease_release(video.pk, token, failed=True)
+    video.refresh_from_db()
+    assert (video.attempts, video.retries) == (0, 1)
+    services.video_claim(video.pk, states=(VideoState.ARCHIVING,))  # a worker takes it ... and dies
+    Video.objects.filter(pk=video.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    services.video_claim(video.pk, states=(VideoState.ARCHIVING,))
+    video.refresh_from_db()
+    assert video.attempts == 1
+
+
 def test_the_attempt_cap_fails_a_poison_archive(providers, media_root):
     alice = make_user("alice")
     video = drive(new_video(alice, providers["emulator-openai"]), until=("archiving",))
-    Video.objects.filter(pk=video.pk).update(attempts=settings.PIPELINE_MAX_ATTEMPTS)
+    # The last worker to hold it died (its lease ran out) as often as the cap allows.
+    Video.objects.filter(pk=video.pk).update(
+        attempts=settings.PIPELINE_MAX_ATTEMPTS,
+        lease_owner="4242.dead",
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
     assert archive.archive_video(video.pk) == "failed"
     video.refresh_from_db()
     assert video.state == "failed" and video.error_code == "archive_failed"
@@ -207,7 +226,11 @@ def test_videos_past_the_platforms_retention_are_deleted(providers, media_root, 
 
 
 def test_polling_starts_fast_and_backs_off_to_its_cap(settings):
-    settings.PIPELINE_FIRST_POLL_SECONDS, settings.PIPELINE_POLL_BACKOFF, settings.PIPELINE_MAX_POLL_SECONDS = 2, 1.25, 10
+    settings.PIPELINE_FIRST_POLL_SECONDS, settings.PIPELINE_POLL_BACKOFF, settings.PIPELINE_MAX_POLL_SECONDS = (
+        2,
+        1.25,
+        10,
+    )
     intervals = [services.poll_interval(n) for n in range(12)]
     assert intervals[0] == 2
     assert all(a <= b for a, b in itertools.pairwise(intervals))

@@ -116,6 +116,7 @@ class VideoAdmin(admin.ModelAdmin):
         "next_poll_at",
         "priority",
         "attempts",
+        "retries",
         "lease_owner",
         "lease_expires_at",
         "margin",

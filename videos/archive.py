@@ -48,7 +48,7 @@ def archive_video(video_id: str) -> str:
     if token is None:
         return "busy"
     video = Video.objects.select_related("provider", "owner").get(pk=video_id)
-    if video.attempts > settings.PIPELINE_MAX_ATTEMPTS:
+    if video.attempts > settings.PIPELINE_MAX_ATTEMPTS or video.retries >= settings.PIPELINE_MAX_RETRIES:
         services.video_fail(
             video.pk, code="archive_failed", message="Storing the results failed repeatedly.", token=token
         )
@@ -77,8 +77,9 @@ def archive_video(video_id: str) -> str:
         return _archive_failed(video, token, error)
     except Exception as error:  # storage outage, database hiccup: keep the video, try again
         logger.exception("video %s: archive interrupted", video_id)
-        services.video_lease_release(video.pk, token, retry_in=backoff_seconds(video.attempts))
+        services.video_lease_release(video.pk, token, retry_in=backoff_seconds(video.retries), failed=True)
         return f"retry: {error.__class__.__name__}"
+    throttle.provider_record_success(provider)
     if services.video_mark_ready(video.pk, token):
         logger.info("video %s ready", video_id)
         return "ready"
@@ -95,7 +96,9 @@ def _archive_failed(video: Video, token: str, error: ProviderError) -> str:
         services.video_fail(video.pk, code=error.code or "archive_failed", message=error.message, token=token)
         return "failed"
     _record_provider_error(video.provider, error)
-    services.video_lease_release(video.pk, token, retry_in=backoff_seconds(video.attempts, error.retry_after))
+    services.video_lease_release(
+        video.pk, token, retry_in=backoff_seconds(video.retries, error.retry_after), failed=True
+    )
     return "retry"
 
 

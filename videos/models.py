@@ -222,7 +222,12 @@ class Video(models.Model):
     poll_count = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     priority = models.SmallIntegerField(default=0)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Workers lost while holding this video's current step (crashes, kills)."
+    )
+    retries = models.PositiveSmallIntegerField(
+        default=0, help_text="Transient provider or storage failures of the current step (drives back-off)."
+    )
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
 

@@ -47,8 +47,9 @@ def _record_provider_error(provider: Provider, error: ProviderError) -> None:
         )
 
 
-def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
-    return max(retry_after or 0.0, min(300.0, 2.0 * 2 ** max(0, attempts - 1)))
+def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
+    """Wait before the next try: doubling from 2 s, capped at 5 minutes, never below retry-after."""
+    return max(retry_after or 0.0, min(300.0, 2.0 * 2 ** max(0, retries)))
 
 
 # --- submitting ---------------------------------------------------------------------------
@@ -93,9 +94,14 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
     """Send one claimed video; False when the provider asked us to stop for now."""
     if video.attempts > settings.PIPELINE_MAX_ATTEMPTS:
         services.video_fail(
+            video.pk, code="submit_failed", message="Submitting this video crashed repeatedly.", token=token
+        )
+        return True
+    if video.retries >= settings.PIPELINE_MAX_RETRIES:
+        services.video_fail(
             video.pk,
             code="submit_failed",
-            message="The provider did not accept the request after repeated tries.",
+            message="The provider kept refusing the request; it was never accepted.",
             token=token,
         )
         return True
@@ -136,7 +142,9 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
             services.video_fail(video.pk, code=error.code or "provider_rejected", message=error.message, token=token)
             return True
         _record_provider_error(provider, error)
-        services.video_lease_release(video.pk, token, retry_in=backoff_seconds(video.attempts, error.retry_after))
+        services.video_lease_release(
+            video.pk, token, retry_in=backoff_seconds(video.retries, error.retry_after), failed=True
+        )
         return False
     throttle.provider_record_success(provider)
     services.video_mark_submitted(video.pk, token, status)
@@ -161,15 +169,18 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
             found = adapter.find_created(submission_spec(video), since=video.submit_started_at or video.created_at)
         except ProviderError as error:
             _record_provider_error(provider, error)
-            services.video_lease_release(video.pk, token, retry_in=backoff_seconds(video.attempts, error.retry_after))
+            services.video_lease_release(
+                video.pk, token, retry_in=backoff_seconds(video.retries, error.retry_after), failed=True
+            )
             continue
+        throttle.provider_record_success(provider)
         if found:
             if len(found) > 1:
                 logger.error(
                     "video %s: provider holds %d jobs for one create; adopting the oldest", video.pk, len(found)
                 )
             services.video_mark_submitted(video.pk, token, found[-1])
-        elif video.attempts >= RECONCILE_ATTEMPTS:
+        elif video.retries >= RECONCILE_ATTEMPTS:
             services.video_fail(
                 video.pk,
                 code="submit_outcome_unknown",
@@ -180,7 +191,7 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
                 token=token,
             )
         else:
-            services.video_lease_release(video.pk, token, retry_in=RECONCILE_DELAY)
+            services.video_lease_release(video.pk, token, retry_in=RECONCILE_DELAY, failed=True)
 
 
 # --- polling ------------------------------------------------------------------------------
@@ -218,7 +229,7 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
             services.video_poll_later(video.pk, seconds=backoff_seconds(video.poll_count + 1, error.retry_after))
         else:
             services.video_poll_later(video.pk, seconds=max(1.0, result.retry_after or 1.0))
-    if not result.errors:
+    if len(result) > 0:  # the provider answered: whatever failed beside it, it is up
         throttle.provider_record_success(provider)
     return len(due)
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -144,7 +144,13 @@ def video_claim(video_id: str, *, states: tuple[str, ...], seconds: float | None
         .update(
             lease_owner=token,
             lease_expires_at=now + timedelta(seconds=seconds or settings.PIPELINE_LEASE_SECONDS),
-            attempts=F("attempts") + 1,
+            # A lease that ran out without being released means the worker holding it died:
+            # that counts toward the poison cap; ordinary retries do not.
+            attempts=Case(
+                When(~Q(lease_owner=""), then=F("attempts") + 1),
+                default=F("attempts"),
+                output_field=PositiveSmallIntegerField(),
+            ),
         )
     )
     return token if changed == 1 else None
@@ -156,10 +162,13 @@ def video_lease_extend(video_id: str, token: str) -> bool:
     return Video.objects.filter(pk=video_id, lease_owner=token).update(lease_expires_at=until) == 1
 
 
-def video_lease_release(video_id: str, token: str, *, retry_in: float | None = None) -> bool:
+def video_lease_release(video_id: str, token: str, *, retry_in: float | None = None, failed: bool = False) -> bool:
+    """Let go of the step; with `retry_in`, come back then; `failed` counts a transient failure."""
     fields: dict = {"lease_owner": "", "lease_expires_at": None}
     if retry_in is not None:
         fields["next_poll_at"] = timezone.now() + timedelta(seconds=retry_in)
+    if failed:
+        fields["retries"] = F("retries") + 1
     return Video.objects.filter(pk=video_id, lease_owner=token).update(**fields) == 1
 
 
@@ -216,6 +225,7 @@ def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
         submitted_at=now,
         submit_outcome_unknown=False,
         attempts=0,
+        retries=0,
         poll_count=0,
         progress=min(status.progress or 0, 99),
         provider_expires_at=status.expires_at,
@@ -231,6 +241,7 @@ def video_mark_submit_unknown(video_id: str, token: str, *, retry_in: float) -> 
     return (
         Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
             submit_outcome_unknown=True,
+            retries=0,  # from here on: look-ups in the provider's list
             next_poll_at=timezone.now() + timedelta(seconds=retry_in),
             lease_owner="",
             lease_expires_at=None,
@@ -275,6 +286,7 @@ def video_apply_status(video: Video, status: JobStatus) -> str:
             progress=Greatest(F("progress"), 99),
             provider_completed_at=status.completed_at or now,
             attempts=0,
+            retries=0,
         )
         if changed:
             _enqueue("videos.tasks.archive_video", video.pk)
@@ -462,7 +474,7 @@ def video_requeue(*, video: Video) -> str:
         video.state in (VideoState.READY, VideoState.FAILED) and video.provider_completed_at
     ):
         changed = Video.objects.filter(pk=video.pk, state=video.state).update(
-            state=VideoState.ARCHIVING, lease_owner="", lease_expires_at=None, attempts=0, next_poll_at=now
+            state=VideoState.ARCHIVING, lease_owner="", lease_expires_at=None, attempts=0, retries=0, next_poll_at=now
         )
         if changed:
             _enqueue("videos.tasks.archive_video", video.pk)
