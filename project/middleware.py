@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from project.api_errors import error_response
 
@@ -11,7 +12,7 @@ API_PREFIXES = ("/v1/",)
 
 
 class ApiRequestLimitsMiddleware:
-    """Refuse an oversized API body with a 413 envelope before anything reads it.
+    """Refuse an oversized body before anything reads it: a 413 envelope for the API, a page otherwise.
 
     Django does not count uploaded file parts against DATA_UPLOAD_MAX_MEMORY_SIZE and answers
     other oversized bodies with an HTML 400 page; API clients get the documented envelope.
@@ -21,10 +22,24 @@ class ApiRequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not request.path.startswith(API_PREFIXES) and length > settings.MAX_REQUEST_BYTES:
+            # A dashboard upload: refused before Django writes it to disk.
+            return render(
+                request,
+                "errors/error.html",
+                {
+                    "title": "Upload too large",
+                    "status": 413,
+                    "limit_mb": settings.MAX_INPUT_IMAGE_BYTES // (1024 * 1024),
+                },
+                status=413,
+            )
         if request.path.startswith(API_PREFIXES):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
+            if length < 0:
                 return error_response(400, "Content-Length is not a number.", code="invalid_body")
             if length > settings.MAX_REQUEST_BYTES:
                 return error_response(

@@ -140,7 +140,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "videos:list"
 LOGOUT_REDIRECT_URL = "home"
 SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
 API_TOKEN_PREFIX = "vp_"  # noqa: S105 (a public prefix, not a secret)
@@ -264,7 +264,7 @@ PIPELINE_MAX_POLL_SECONDS = env_float("PIPELINE_MAX_POLL_SECONDS", 10, minimum=1
 PIPELINE_LOOP_SECONDS = env_float("PIPELINE_LOOP_SECONDS", 55, minimum=1)
 PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 60, minimum=5)
 PIPELINE_MAX_ATTEMPTS = env_int("PIPELINE_MAX_ATTEMPTS", 5, minimum=1)
-PIPELINE_MAX_RETRIES = env_int("PIPELINE_MAX_RETRIES", 40, minimum=1)
+PIPELINE_MAX_RETRIES = env_int("PIPELINE_MAX_RETRIES", 120, minimum=1)
 PIPELINE_URGENT_MINUTES = env_int("PIPELINE_URGENT_MINUTES", 20, minimum=1)
 PIPELINE_PART_BYTES = env_int("PIPELINE_PART_BYTES", 8 * 1024 * 1024, minimum=5 * 1024 * 1024)
 PIPELINE_MAX_ASSET_BYTES = env_int("PIPELINE_MAX_ASSET_BYTES", 4 * 1024**3, minimum=1024 * 1024)

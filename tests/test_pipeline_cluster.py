@@ -78,7 +78,7 @@ def test_a_storm_of_429s_and_5xx_loses_nothing_and_duplicates_nothing(cluster, p
         create(owner, providers[name]) for owner in (alice, bob) for name in ("emulator-openai", "emulator-azure")
     ]
     videos += [create(alice, providers["emulator-openai"]) for _ in range(4)]
-    wait_for(videos, cluster, timeout=120)
+    wait_for(videos, cluster, timeout=240)
     assert [v.state for v in videos] == ["ready"] * len(videos)
     assert emulator.jobs_created("openai") == 6
     assert emulator.jobs_created("azure") == 2

@@ -235,3 +235,17 @@ def test_polling_starts_fast_and_backs_off_to_its_cap(settings):
     assert intervals[0] == 2
     assert all(a <= b for a, b in itertools.pairwise(intervals))
     assert intervals[-1] == 10
+
+
+def test_a_loop_that_runs_out_of_time_with_work_waiting_hands_over(providers, media_root, settings):
+    from django_q.brokers import get_broker
+
+    settings.PIPELINE_LOOP_SECONDS = 0.5
+    broker = get_broker()
+    new_video(make_user("alice"), providers["emulator-openai"], prompt="slow [emulator:queue=30]")
+    broker.purge_queue()
+    counts = pipeline.poll_loop()
+    assert counts.get("handed_over") == 1 and broker.queue_size() == 1
+    Video.objects.all().delete()
+    broker.purge_queue()
+    assert "handed_over" not in pipeline.poll_loop()  # nothing waiting: the schedule suffices

@@ -56,3 +56,11 @@ def test_unknown_api_paths_answer_in_the_envelope(client, db):
     response = client.get("/v1/no/such/thing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_an_oversized_dashboard_upload_is_refused_before_it_is_read(client, alice, settings):
+    settings.MAX_REQUEST_BYTES = 2000
+    client.force_login(alice)
+    response = client.post("/videos/new/", {"prompt": "x" * 5000})
+    assert response.status_code == 413
+    assert b"The upload is too large" in response.content

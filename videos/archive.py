@@ -48,7 +48,11 @@ def archive_video(video_id: str) -> str:
     if token is None:
         return "busy"
     video = Video.objects.select_related("provider", "owner").get(pk=video_id)
-    if video.attempts > settings.PIPELINE_MAX_ATTEMPTS or video.retries >= settings.PIPELINE_MAX_RETRIES:
+    # Transient failures never end an archive while the provider still holds the results.
+    deadline_passed = video.provider_expires_at is None or video.provider_expires_at <= timezone.now()
+    if video.attempts > settings.PIPELINE_MAX_ATTEMPTS or (
+        video.retries >= settings.PIPELINE_MAX_RETRIES and deadline_passed
+    ):
         services.video_fail(
             video.pk, code="archive_failed", message="Storing the results failed repeatedly.", token=token
         )

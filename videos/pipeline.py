@@ -48,8 +48,11 @@ def _record_provider_error(provider: Provider, error: ProviderError) -> None:
 
 
 def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
-    """Wait before the next try: doubling from 2 s, capped at 5 minutes, never below retry-after."""
-    return max(retry_after or 0.0, min(300.0, 2.0 * 2 ** max(0, retries)))
+    """Wait before a video's next try: doubling from 2 s to 30 s, never below retry-after.
+
+    Short, because the provider as a whole is protected by its shared retry-after block and
+    circuit breaker; this only spreads one video's tries."""
+    return max(retry_after or 0.0, min(30.0, 2.0 * 2 ** max(0, retries)))
 
 
 # --- submitting ---------------------------------------------------------------------------
@@ -261,7 +264,9 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
     """Submit, reconcile and poll every provider this loop holds the lease of, for a while.
 
     One loop per provider: a newcomer that finds every lease held exits at once; a dead
-    loop's lease runs out and the next scheduled run takes over.
+    loop's lease runs out and the next scheduled run takes over. A loop that ends its time
+    with work still waiting hands over to a successor at once, since the schedule alone
+    (one-minute granularity, checked every 30 s) would leave gaps of up to a minute.
     """
     budget = settings.PIPELINE_LOOP_SECONDS if seconds is None else seconds
     owner = f"{worker_name()}:{services.new_lease_token()}"
@@ -297,7 +302,18 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
     finally:
         for provider in held:
             throttle.poll_lease_release(provider, owner)
+    if held and seconds is None and _work_waiting():
+        from django_q.tasks import async_task
+
+        async_task("videos.tasks.poll_loop")
+        counts["handed_over"] = 1
     return counts
+
+
+def _work_waiting() -> bool:
+    return Video.objects.filter(
+        state__in=(VideoState.PENDING, *services.AT_PROVIDER, VideoState.ARCHIVING), deleted_at__isnull=True
+    ).exists()
 
 
 def _pending_due_in(provider: Provider) -> float:

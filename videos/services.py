@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, When
+from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -217,6 +217,11 @@ def video_mark_submit_started(video_id: str, token: str) -> None:
 
 def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
     now = timezone.now()
+    expires_at = status.expires_at
+    provider = Provider.objects.filter(videos__pk=video_id).first()
+    if expires_at is None and provider is not None and provider.kind == ProviderKind.AZURE_SORA:
+        # Azure deletes results a fixed time after creation: the archive deadline is known now.
+        expires_at = (status.created_at or now) + provider.retention
     changed = Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
         state=VideoState.GENERATING if status.state == "generating" else VideoState.SUBMITTED,
         provider_job_id=status.job_id,
@@ -228,7 +233,7 @@ def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
         retries=0,
         poll_count=0,
         progress=min(status.progress or 0, 99),
-        provider_expires_at=status.expires_at,
+        provider_expires_at=expires_at,
         next_poll_at=now + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS),
         lease_owner="",
         lease_expires_at=None,
@@ -283,7 +288,7 @@ def video_apply_status(video: Video, status: JobStatus) -> str:
                 "next_poll_at": now + timedelta(seconds=settings.PIPELINE_LEASE_SECONDS),
             },
             state=VideoState.ARCHIVING,
-            progress=Greatest(F("progress"), 99),
+            progress=_at_least(99),
             provider_completed_at=status.completed_at or now,
             attempts=0,
             retries=0,
@@ -307,12 +312,16 @@ def video_apply_status(video: Video, status: JobStatus) -> str:
             fields["state"] = VideoState.GENERATING
         if status.progress is not None:
             # Progress only grows, and reaches 100 only when stored.
-            fields["progress"] = Greatest(F("progress"), min(int(status.progress), 99))
+            fields["progress"] = _at_least(min(int(status.progress), 99))
         changed = base.update(**fields)
         return "progress" if changed else "stale"
     logger.warning("video %s: unknown provider status %r; polling again", video.pk, status.raw_status)
     base.update(**common)
     return "unknown"
+
+
+def _at_least(progress: int) -> Greatest:
+    return Greatest(F("progress"), Value(progress), output_field=PositiveSmallIntegerField())
 
 
 def _default_expiry(video: Video, status: JobStatus) -> datetime:

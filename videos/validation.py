@@ -145,15 +145,27 @@ def clean_variants(n_variants: object, provider: Provider, size: str) -> int:
     return number
 
 
+def too_large(byte_count: int, *, param: str) -> InvalidRequest:
+    limit = settings.MAX_INPUT_IMAGE_BYTES
+    return InvalidRequest(
+        f"The image is {byte_count // 1024} KB; the limit is {limit // 1024} KB.",
+        param=param,
+        code="image_too_large",
+        status=413,
+    )
+
+
+def clean_upload(upload, *, size: str, param: str = "input_reference") -> InputImage:
+    """An uploaded file: its size is checked before it is read into memory, then its content."""
+    if upload.size > settings.MAX_INPUT_IMAGE_BYTES:
+        raise too_large(upload.size, param=param)
+    return clean_image(upload.read(), size=size, param=param)
+
+
 def clean_image(data: bytes, *, size: str, param: str = "input_reference") -> InputImage:
     """A real JPEG, PNG or WebP by its content, within byte and pixel limits, exactly `size`."""
     if len(data) > settings.MAX_INPUT_IMAGE_BYTES:
-        raise InvalidRequest(
-            f"The image is {len(data) // 1024} KB; the limit is {settings.MAX_INPUT_IMAGE_BYTES // 1024} KB.",
-            param=param,
-            code="image_too_large",
-            status=413,
-        )
+        raise too_large(len(data), param=param)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -83,14 +83,7 @@ def _image_from(value: object, size: str) -> validation.InputImage | None:
     if value is None:
         return None
     if hasattr(value, "read"):  # a file part
-        if value.size > validation.settings.MAX_INPUT_IMAGE_BYTES:
-            raise validation.InvalidRequest(
-                f"The image is {value.size // 1024} KB; the limit is {validation.settings.MAX_INPUT_IMAGE_BYTES // 1024} KB.",
-                param="input_reference",
-                code="image_too_large",
-                status=413,
-            )
-        return validation.clean_image(value.read(), size=size)
+        return validation.clean_upload(value, size=size)
     if isinstance(value, dict):
         if set(value) - {"image_url", "file_id"} or len(value) != 1:
             raise ApiError("input_reference takes exactly one of image_url or file_id.", param="input_reference")
