@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -13,6 +14,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import ResetPasswordForm, SignupForm, TokenCreateForm
 from accounts.services import api_token_create, api_token_revoke
+from videos.limits import usage_for
+from videos.models import Video, VideoAsset
 
 
 @never_cache
@@ -99,3 +102,26 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     else:
         messages.error(request, "No such active token.")
     return redirect("accounts:tokens")
+
+
+def _percent(part: int, whole: int) -> int:
+    return min(100, part * 100 // whole) if whole else 0
+
+
+@never_cache
+@login_required
+def usage(request: HttpRequest) -> HttpResponse:
+    """The user's limits and how much of them is used, and what their stored videos take up."""
+    current = usage_for(request.user)
+    mine = Video.objects.for_user(request.user)
+    stored = VideoAsset.objects.filter(video__in=mine).aggregate(total=Sum("size_bytes"))["total"] or 0
+    per_state = dict(mine.order_by().values_list("state").annotate(n=Count("id")))
+    context = {
+        "usage": current,
+        "active_percent": _percent(current.active, current.active_limit),
+        "seconds_percent": _percent(current.seconds_today, current.seconds_limit),
+        "stored_bytes": stored,
+        "video_count": sum(per_state.values()),
+        "ready_count": per_state.get("ready", 0),
+    }
+    return render(request, "accounts/usage.html", context)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("videos/", include("videos.urls")),
     path("admin/", admin.site.urls),
     path("v1/", include("videos.api.urls")),
 ]

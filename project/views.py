@@ -14,7 +14,7 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("accounts:tokens")
+        return redirect("videos:list")
     return render(request, "home.html")
 
 

@@ -19,7 +19,8 @@ def test_sign_up_create_copy_and_revoke_a_token(live_server, page, output_dir):
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Password confirmation").fill(PASSWORD)
     page.get_by_role("button", name="Sign up").click()
-    page.wait_for_url(live_server.url + "/accounts/tokens/")
+    page.wait_for_url(live_server.url + "/videos/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API tokens").click()
 
     page.get_by_label("Name").fill("my laptop")
     page.get_by_role("button", name="Create token").click()

@@ -18,3 +18,9 @@ document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// After a form comes back with errors, put the keyboard focus on the first thing to fix.
+document.addEventListener("DOMContentLoaded", () => {
+  const first = document.querySelector('.errors[role="alert"], [aria-invalid="true"]');
+  if (first) first.focus({ preventScroll: false });
+});

@@ -1,0 +1,164 @@
+// The new-video form: narrows size, duration and variants to what the chosen model accepts,
+// counts the prompt's characters, previews the start frame and checks its pixel size, and
+// shows what the video costs of today's budget. The server checks everything again.
+(() => {
+  "use strict";
+  const form = document.getElementById("video-form");
+  const optionsNode = document.getElementById("model-options");
+  if (!form || !optionsNode) return;
+  const options = JSON.parse(optionsNode.textContent);
+  const field = (name) => form.elements.namedItem(name);
+  const prompt = field("prompt");
+  const model = field("model");
+  const size = field("size");
+  const seconds = field("seconds");
+  const variants = field("n_variants");
+  const image = field("image");
+  const counter = document.getElementById("prompt-count");
+  const variantsField = document.getElementById("variants-field");
+  const imageField = document.getElementById("image-field");
+  const hint = document.getElementById("image-hint");
+  const preview = document.getElementById("image-preview");
+  const previewImage = preview.querySelector("img");
+  const clearImage = document.getElementById("image-clear");
+  const cost = document.getElementById("cost");
+  const secondsLeft = Number(form.dataset.secondsLeft);
+  const maxImageBytes = Number(form.dataset.maxImageBytes);
+  const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
+  const times = (text) => text.replace("x", "\u00d7");
+  const kilobytes = (bytes) => `${Math.round(bytes / 1024).toLocaleString()} KB`;
+
+  // The page lists every model's choices; remember their labels to rebuild narrower lists.
+  const labelsOf = (select) => new Map(Array.from(select.options, (option) => [option.value, option.textContent]));
+  const sizeLabels = labelsOf(size);
+  const secondsLabels = labelsOf(seconds);
+
+  const fill = (select, values, labels, preferred) => {
+    const allowed = values.map(String);
+    const keep = [select.value, String(preferred)].find((value) => allowed.includes(value)) ?? allowed[0];
+    select.replaceChildren(...allowed.map((value) => new Option(labels.get(value) ?? value, value)));
+    select.value = keep;
+  };
+
+  const chosen = () => options[model.value];
+
+  // --- prompt ---
+  const countPrompt = () => {
+    const max = Number(counter.dataset.max);
+    // Characters as the server counts them: code points, and a line break arrives as two.
+    const text = prompt.value;
+    const used = [...text].length + (text.match(/\n/g) || []).length;
+    counter.textContent = `${used.toLocaleString()} / ${max.toLocaleString()} characters`;
+    counter.classList.toggle("near", used > max * 0.9 && used <= max);
+    counter.classList.toggle("over", used > max);
+  };
+
+  // --- start frame ---
+  const setHint = (kind, text, switchTo) => {
+    hint.className = `hint ${kind}`;
+    hint.textContent = text;
+    if (switchTo) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "small secondary";
+      button.textContent = `Use ${times(switchTo)} for the video`;
+      button.addEventListener("click", () => {
+        size.value = switchTo;
+        onSize();
+        size.focus();
+      });
+      hint.append(" ", button);
+    }
+  };
+
+  const compareImage = () => {
+    const file = image.files && image.files[0];
+    const wanted = times(size.value);
+    if (!file) {
+      setHint("", `For ${wanted} videos the image must be exactly ${wanted} pixels.`);
+      return;
+    }
+    if (!IMAGE_TYPES.includes(file.type)) {
+      setHint("warn", `This file is ${file.type || "of an unknown type"}: choose a JPEG, PNG or WebP image.`);
+      return;
+    }
+    if (file.size > maxImageBytes) {
+      setHint("warn", `This image is ${kilobytes(file.size)}; the limit is ${kilobytes(maxImageBytes)}.`);
+      return;
+    }
+    if (!previewImage.complete || !previewImage.naturalWidth) return; // compared again once loaded
+    const actual = `${previewImage.naturalWidth}x${previewImage.naturalHeight}`;
+    if (actual === size.value) {
+      setHint("ok", `${times(actual)} pixels: matches the video's size.`);
+    } else {
+      const option = chosen();
+      const fits = option && option.sizes.includes(actual) ? actual : null;
+      setHint("warn", `This image is ${times(actual)}, but the video is ${wanted}: they must be the same size.`, fits);
+    }
+  };
+
+  const showImage = () => {
+    const file = image.files && image.files[0];
+    if (previewImage.src) URL.revokeObjectURL(previewImage.src);
+    previewImage.removeAttribute("src");
+    preview.hidden = !file || !IMAGE_TYPES.includes(file.type);
+    if (!preview.hidden) previewImage.src = URL.createObjectURL(file);
+    compareImage();
+  };
+  previewImage.addEventListener("load", compareImage);
+  previewImage.addEventListener("error", () => {
+    preview.hidden = true;
+    setHint("warn", "This file cannot be read as an image.");
+  });
+
+  // --- what it costs ---
+  const showCost = () => {
+    const total = Number(seconds.value) * Number(variants.value || 1);
+    if (!total) return;
+    const over = total > secondsLeft;
+    cost.classList.toggle("over", over);
+    cost.textContent = over
+      ? `This video needs ${total} seconds of your daily budget, but only ${secondsLeft} are left today.`
+      : `This video uses ${total} of the ${secondsLeft} seconds you have left today.`;
+  };
+
+  // --- dependent choices ---
+  function onSize() {
+    const option = chosen();
+    if (!option) return;
+    const limit = option.variants[size.value] || 1;
+    const counts = Array.from({ length: limit }, (_, i) => String(i + 1));
+    fill(variants, counts, new Map(counts.map((n) => [n, n])), "1");
+    variantsField.hidden = limit <= 1;
+    compareImage();
+    showCost();
+  }
+
+  function onModel() {
+    const option = chosen();
+    if (!option) return;
+    fill(size, option.sizes, sizeLabels, option.default_size);
+    fill(seconds, option.seconds, secondsLabels, 4);
+    imageField.hidden = !option.image;
+    if (!option.image && image.value) {
+      image.value = "";
+      showImage();
+    }
+    onSize();
+  }
+
+  prompt.addEventListener("input", countPrompt);
+  model.addEventListener("change", onModel);
+  size.addEventListener("change", onSize);
+  seconds.addEventListener("change", showCost);
+  variants.addEventListener("change", showCost);
+  image.addEventListener("change", showImage);
+  clearImage.addEventListener("click", () => {
+    image.value = "";
+    showImage();
+    image.focus();
+  });
+  countPrompt();
+  onModel();
+  showImage();
+})();

@@ -1,0 +1,220 @@
+"""Dashboard forms. Every rule lives in videos.validation; these forms only call it and put
+each message next to the field it concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+from videos.models import Provider, Video
+from videos.templatetags.video_display import orientation, pretty_size
+from videos.validation import (
+    MAX_PROMPT_CHARS,
+    InvalidRequest,
+    VideoRequest,
+    clean_prompt,
+    clean_seconds,
+    clean_size,
+    clean_upload,
+    clean_variants,
+    default_size,
+    model_choices,
+    resolve_model,
+    variant_limit,
+)
+
+T = TypeVar("T")
+IMAGE_TYPES = "image/jpeg,image/png,image/webp"
+# The API's parameter names, mapped to this form's fields; anything else is a form-wide error.
+FIELD_FOR_PARAM = {
+    "prompt": "prompt",
+    "model": "model",
+    "size": "size",
+    "seconds": "seconds",
+    "n_variants": "n_variants",
+    "input_reference": "image",
+    "image": "image",
+}
+
+
+def prompt_widget(rows: int = 5, placeholder: str = "") -> forms.Textarea:
+    return forms.Textarea(
+        attrs={"rows": rows, "maxlength": MAX_PROMPT_CHARS, "required": True, "placeholder": placeholder}
+    )
+
+
+class RequestForm(forms.Form):
+    """Shared by the create and remix forms: validation errors become field errors."""
+
+    def add_invalid(self, error: InvalidRequest) -> None:
+        self.add_error(FIELD_FOR_PARAM.get(error.param or ""), error.message)
+
+    def checked(self, rule: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """The rule's result, or None after its message was attached to the form."""
+        try:
+            return rule(*args, **kwargs)
+        except InvalidRequest as error:
+            self.add_invalid(error)
+            return None
+
+
+def model_options(choices: list[tuple[str, Provider]]) -> dict[str, dict]:
+    """What each model accepts, for the page's script to narrow the choices (the server still judges)."""
+    options = {}
+    for name, provider in choices:
+        sizes = provider.allowed_sizes
+        options[name] = {
+            "provider": str(provider),
+            "sizes": sizes,
+            "seconds": provider.allowed_seconds,
+            "variants": {size: variant_limit(provider, size) for size in sizes},
+            "image": bool(provider.defaults["supports_image"]),
+            "default_size": default_size(provider),
+        }
+    return options
+
+
+def _size_label(size: str) -> str:
+    return f"{pretty_size(size)} ({orientation(size)})"
+
+
+class VideoForm(RequestForm):
+    prompt = forms.CharField(
+        widget=prompt_widget(placeholder="A lighthouse on a cliff at dawn, waves rolling in, slow aerial shot"),
+        required=False,
+        help_text="Describe the scene, the motion and the camera.",
+    )
+    model = forms.CharField(widget=forms.Select, required=False)
+    size = forms.CharField(widget=forms.Select, required=False)
+    seconds = forms.CharField(widget=forms.Select, required=False, label="Duration")
+    n_variants = forms.CharField(
+        widget=forms.Select,
+        required=False,
+        label="Variants",
+        help_text="Different takes of the same prompt; each one counts against your daily seconds.",
+    )
+    image = forms.FileField(
+        required=False,
+        label="Start frame (optional)",
+        widget=forms.FileInput(attrs={"accept": IMAGE_TYPES}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.video_request: VideoRequest | None = None
+        self.fields["image"].help_text = (
+            "A JPEG, PNG or WebP image of exactly the video's size in pixels, up to "
+            f"{filesizeformat(settings.MAX_INPUT_IMAGE_BYTES)}. The video starts from it."
+        )
+        choices = model_choices()
+        self.options = model_options(choices)
+        providers = dict(choices)
+        # Models grouped under the provider that serves them.
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for name in self.options:
+            groups.setdefault(str(providers[name]), []).append((name, name))
+        self.fields["model"].widget.choices = list(groups.items())
+        # Without a script every model's choices are offered; the server refuses the wrong ones.
+        sizes = list(dict.fromkeys(s for o in self.options.values() for s in o["sizes"]))
+        seconds = sorted({s for o in self.options.values() for s in o["seconds"]})
+        most = max((n for o in self.options.values() for n in o["variants"].values()), default=1)
+        self.fields["size"].widget.choices = [(s, _size_label(s)) for s in sizes]
+        self.fields["seconds"].widget.choices = [(str(s), f"{s} seconds") for s in seconds]
+        self.fields["n_variants"].widget.choices = [(str(n), str(n)) for n in range(1, most + 1)]
+        if not self.is_bound:
+            self.initial = {**self.default_initial(), **self.initial}
+
+    def default_initial(self) -> dict:
+        if not self.options:
+            return {}
+        name = "sora-2" if "sora-2" in self.options else next(iter(self.options))
+        option = self.options[name]
+        return {
+            "model": name,
+            "size": option["default_size"],
+            "seconds": str(4 if 4 in option["seconds"] else option["seconds"][0]),
+            "n_variants": "1",
+        }
+
+    @classmethod
+    def initial_from(cls, video: Video) -> dict:
+        """Start a new request with another video's settings (to try a failed one again)."""
+        return {
+            "prompt": video.prompt,
+            "model": video.model,
+            "size": video.size,
+            "seconds": str(video.seconds),
+            "n_variants": str(video.n_variants),
+        }
+
+    def clean(self) -> dict:
+        data = super().clean()
+        prompt = self.checked(clean_prompt, data.get("prompt"))
+        resolved = self.checked(resolve_model, data.get("model") or None)
+        if resolved is None:
+            return data
+        model, provider = resolved
+        size = self.checked(clean_size, data.get("size") or None, provider)
+        # A number reads better than a quoted string in the message when it is refused.
+        raw_seconds = data.get("seconds") or None
+        if raw_seconds and raw_seconds.isdigit():
+            raw_seconds = int(raw_seconds)
+        seconds = self.checked(clean_seconds, raw_seconds, provider, strict_string=False)
+        n_variants = self.checked(clean_variants, data.get("n_variants") or None, provider, size) if size else None
+        image = None
+        upload = data.get("image")
+        if upload and size:
+            if not provider.defaults["supports_image"]:
+                self.add_error("image", f"{model} cannot start from an image; remove the image or pick another model.")
+            else:
+                image = self.checked(clean_upload, upload, size=size, param="image")
+        if upload and self.errors and "image" not in self.errors:
+            # A browser never sends a chosen file twice: say so, or the next try silently loses it.
+            self.add_error("image", "Choose the image again: it is not kept when the form has to be corrected.")
+        if not self.errors and prompt is not None and size and seconds and n_variants:
+            self.video_request = VideoRequest(
+                provider=provider,
+                model=model,
+                prompt=prompt,
+                size=size,
+                seconds=seconds,
+                n_variants=n_variants,
+                input_image=image,
+            )
+        return data
+
+
+class RemixForm(RequestForm):
+    """A new prompt for one of the user's ready videos; the view has checked the video itself."""
+
+    prompt = forms.CharField(
+        widget=prompt_widget(rows=3, placeholder="The same scene at night, in heavy rain"),
+        required=False,
+        label="Describe the change",
+        help_text="The remix keeps this video's model, size and duration.",
+    )
+
+    def __init__(self, *args, source: Video, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.source = source
+        self.video_request: VideoRequest | None = None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        prompt = self.checked(clean_prompt, data.get("prompt"))
+        if prompt is not None:
+            source = self.source
+            self.video_request = VideoRequest(
+                provider=source.provider,
+                model=source.model,
+                prompt=prompt,
+                size=source.size,
+                seconds=source.seconds,
+                n_variants=1,
+                remix_source=source,
+            )
+        return data
