@@ -133,3 +133,17 @@ def providers(emulator, media_root, settings):
     settings.PIPELINE_MAX_POLL_SECONDS = 0.5
     synced = providers_sync_emulator(base_url=emulator.url)
     return {p.name: p for p in synced}
+
+
+@pytest.fixture
+def offline_providers(db, media_root):
+    """The emulator providers pointing nowhere: for pages that never call a provider."""
+    from videos.services import providers_sync_emulator
+
+    return {p.name: p for p in providers_sync_emulator(base_url="http://127.0.0.1:9/emulator")}
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client

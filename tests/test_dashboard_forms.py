@@ -11,18 +11,6 @@ from django.urls import reverse
 from emulator_fixtures import image_bytes
 
 from videos.models import Provider, Video
-from videos.services import providers_sync_emulator
-
-
-@pytest.fixture
-def providers(db, media_root):
-    return {p.name: p for p in providers_sync_emulator(base_url="http://127.0.0.1:9/emulator")}
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
 
 
 def new_video(client, **fields):
@@ -40,7 +28,7 @@ def offered_models(response) -> dict[str, list[str]]:
     return {group: [value for value, _ in options] for group, options in choices}
 
 
-def test_the_form_offers_only_models_of_enabled_providers(alice_client, providers):
+def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_providers):
     assert offered_models(alice_client.get(reverse("videos:new"))) == {
         "Emulator (Azure Sora jobs protocol)": ["sora"],
         "Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"],
@@ -51,14 +39,14 @@ def test_the_form_offers_only_models_of_enabled_providers(alice_client, provider
     assert '"sora"' not in response.content.decode().split('id="model-options"')[1]
 
 
-def test_the_form_lists_each_models_sizes_durations_and_variants_for_the_script(alice_client, providers):
+def test_the_form_lists_each_models_sizes_durations_and_variants_for_the_script(alice_client, offline_providers):
     options = alice_client.get(reverse("videos:new")).context["options"]
     assert options["sora"]["seconds"] == [5, 10, 15, 20]
     assert options["sora"]["variants"]["1920x1080"] == 1 and options["sora"]["variants"]["480x480"] == 4
     assert options["sora-2"]["variants"] == {s: 1 for s in options["sora-2"]["sizes"]}
 
 
-def test_a_text_to_video_is_created_and_shown(alice_client, alice, providers):
+def test_a_text_to_video_is_created_and_shown(alice_client, alice, offline_providers):
     response = new_video(alice_client)
     video = Video.objects.get(owner=alice)
     assert response.status_code == 302 and response.url == reverse("videos:detail", args=[video.pk])
@@ -73,7 +61,7 @@ def test_a_text_to_video_is_created_and_shown(alice_client, alice, providers):
     assert "Your video is queued" in page
 
 
-def test_an_image_to_video_stores_the_start_frame(alice_client, alice, providers):
+def test_an_image_to_video_stores_the_start_frame(alice_client, alice, offline_providers):
     image = SimpleUploadedFile("frame.png", image_bytes(1280, 720), content_type="image/png")
     response = new_video(alice_client, image=image)
     assert response.status_code == 302
@@ -83,7 +71,7 @@ def test_an_image_to_video_stores_the_start_frame(alice_client, alice, providers
     assert frame.status_code == 200 and b"".join(frame.streaming_content)[:4] == b"\x89PNG"
 
 
-def test_azure_variants_are_accepted_within_the_sizes_limit(alice_client, alice, providers):
+def test_azure_variants_are_accepted_within_the_sizes_limit(alice_client, alice, offline_providers):
     response = new_video(alice_client, model="sora", size="480x480", seconds="5", n_variants="4")
     assert response.status_code == 302
     assert Video.objects.get(owner=alice).n_variants == 4
@@ -102,7 +90,9 @@ def test_azure_variants_are_accepted_within_the_sizes_limit(alice_client, alice,
         ({"n_variants": "two"}, "n_variants", "whole number"),
     ],
 )
-def test_invalid_requests_get_a_message_next_to_the_field(alice_client, alice, providers, fields, field, message):
+def test_invalid_requests_get_a_message_next_to_the_field(
+    alice_client, alice, offline_providers, fields, field, message
+):
     response = new_video(alice_client, **fields)
     assert response.status_code == 400
     assert message in field_errors(response, field)
@@ -120,27 +110,27 @@ def test_invalid_requests_get_a_message_next_to_the_field(alice_client, alice, p
         (SimpleUploadedFile("f.png", b"not an image at all", content_type="image/png"), "not a readable"),
     ],
 )
-def test_bad_start_frames_are_refused_with_a_message(alice_client, providers, upload, message):
+def test_bad_start_frames_are_refused_with_a_message(alice_client, offline_providers, upload, message):
     response = new_video(alice_client, image=upload)
     assert response.status_code == 400
     assert message in field_errors(response, "image")
     assert not Video.objects.exists()
 
 
-def test_a_too_large_image_is_refused_before_it_is_read(alice_client, providers, settings):
+def test_a_too_large_image_is_refused_before_it_is_read(alice_client, offline_providers, settings):
     settings.MAX_INPUT_IMAGE_BYTES = 2048
     upload = SimpleUploadedFile("f.png", image_bytes(1280, 720) + b"\0" * 4096, content_type="image/png")
     response = new_video(alice_client, image=upload)
     assert "the limit is 2 KB" in field_errors(response, "image")
 
 
-def test_a_chosen_image_must_be_chosen_again_when_another_field_is_wrong(alice_client, providers):
+def test_a_chosen_image_must_be_chosen_again_when_another_field_is_wrong(alice_client, offline_providers):
     image = SimpleUploadedFile("frame.png", image_bytes(1280, 720), content_type="image/png")
     response = new_video(alice_client, prompt="", image=image)
     assert "Choose the image again" in field_errors(response, "image")
 
 
-def test_limits_are_shown_on_the_form(alice_client, alice, providers, settings):
+def test_limits_are_shown_on_the_form(alice_client, alice, offline_providers, settings):
     settings.USER_MAX_ACTIVE_VIDEOS = 1
     make_video(alice, "generating")
     response = new_video(alice_client)
@@ -149,13 +139,13 @@ def test_limits_are_shown_on_the_form(alice_client, alice, providers, settings):
     assert Video.objects.filter(owner=alice).count() == 1
 
 
-def test_the_daily_budget_is_shown_on_the_form(alice_client, alice, providers, settings):
+def test_the_daily_budget_is_shown_on_the_form(alice_client, alice, offline_providers, settings):
     settings.USER_DAILY_SECONDS = 6
     response = new_video(alice_client, seconds="8")
     assert "6 of 6 are left today" in " ".join(response.context["form"].non_field_errors())
 
 
-def test_a_ready_video_is_remixed(alice_client, alice, providers):
+def test_a_ready_video_is_remixed(alice_client, alice, offline_providers):
     source = make_video(alice, "ready")
     response = alice_client.post(reverse("videos:remix", args=[source.pk]), {"prompt": "now at night"})
     remix = Video.objects.get(remix_source=source)
@@ -163,7 +153,7 @@ def test_a_ready_video_is_remixed(alice_client, alice, providers):
     assert (remix.kind, remix.prompt, remix.model, remix.size) == ("remix", "now at night", "sora-2", "1280x720")
 
 
-def test_an_empty_remix_prompt_gets_a_message_in_the_remix_form(alice_client, alice, providers):
+def test_an_empty_remix_prompt_gets_a_message_in_the_remix_form(alice_client, alice, offline_providers):
     source = make_video(alice, "ready")
     response = alice_client.post(reverse("videos:remix", args=[source.pk]), {"prompt": ""})
     assert response.status_code == 400
@@ -171,14 +161,14 @@ def test_an_empty_remix_prompt_gets_a_message_in_the_remix_form(alice_client, al
     assert Video.objects.count() == 1
 
 
-def test_a_video_that_is_not_ready_cannot_be_remixed(alice_client, alice, providers):
+def test_a_video_that_is_not_ready_cannot_be_remixed(alice_client, alice, offline_providers):
     source = make_video(alice, "generating")
     response = alice_client.post(reverse("videos:remix", args=[source.pk]), {"prompt": "x"}, follow=True)
     assert "Only a finished (completed) video can be remixed." in response.content.decode()
     assert Video.objects.count() == 1
 
 
-def test_a_remix_counts_against_the_limits(alice_client, alice, providers, settings):
+def test_a_remix_counts_against_the_limits(alice_client, alice, offline_providers, settings):
     settings.USER_DAILY_SECONDS = 5
     source = make_video(alice, "ready", seconds=4)
     response = alice_client.post(reverse("videos:remix", args=[source.pk]), {"prompt": "again"})
@@ -186,7 +176,7 @@ def test_a_remix_counts_against_the_limits(alice_client, alice, providers, setti
     assert "daily budget" in " ".join(response.context["remix_form"].non_field_errors())
 
 
-def test_delete_asks_first_then_removes_the_video(alice_client, alice, providers):
+def test_delete_asks_first_then_removes_the_video(alice_client, alice, offline_providers):
     video = make_video(alice, "ready", prompt="to be deleted")
     confirm = alice_client.get(reverse("videos:delete", args=[video.pk]))
     assert confirm.status_code == 200 and "cannot be undone" in confirm.content.decode()
@@ -198,7 +188,7 @@ def test_delete_asks_first_then_removes_the_video(alice_client, alice, providers
     assert alice_client.get(reverse("videos:file", args=[video.pk, 0, "video"])).status_code == 404
 
 
-def test_every_dashboard_form_refuses_a_post_without_csrf_token(csrf_client, alice, providers):
+def test_every_dashboard_form_refuses_a_post_without_csrf_token(csrf_client, alice, offline_providers):
     video = make_video(alice, "ready")
     csrf_client.force_login(alice)
     for url, data in [
@@ -210,7 +200,7 @@ def test_every_dashboard_form_refuses_a_post_without_csrf_token(csrf_client, ali
     assert list(Video.objects.values_list("pk", "deleted_at")) == [(video.pk, None)]
 
 
-def test_forms_work_with_the_csrf_token(csrf_client, alice, providers):
+def test_forms_work_with_the_csrf_token(csrf_client, alice, offline_providers):
     csrf_client.force_login(alice)
     page = csrf_client.get(reverse("videos:new"))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
@@ -221,7 +211,7 @@ def test_forms_work_with_the_csrf_token(csrf_client, alice, providers):
     assert response.status_code == 302
 
 
-def test_with_no_provider_enabled_the_form_says_so(alice_client, providers):
+def test_with_no_provider_enabled_the_form_says_so(alice_client, offline_providers):
     Provider.objects.update(enabled=False)
     page = alice_client.get(reverse("videos:new")).content.decode()
     assert "No video provider is enabled" in page

@@ -6,21 +6,8 @@ import pytest
 from api_helpers import MP4, make_video
 from django.urls import reverse
 
-from videos.services import providers_sync_emulator
 
-
-@pytest.fixture
-def providers(db, media_root):
-    return {p.name: p for p in providers_sync_emulator(base_url="http://127.0.0.1:9/emulator")}
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
-
-
-def test_status_reports_state_progress_and_whether_to_keep_polling(alice_client, alice, providers):
+def test_status_reports_state_progress_and_whether_to_keep_polling(alice_client, alice, offline_providers):
     queued = make_video(alice, "submitted")
     running = make_video(alice, "generating", progress=55)
     ready = make_video(alice, "ready")
@@ -38,13 +25,13 @@ def test_status_reports_state_progress_and_whether_to_keep_polling(alice_client,
     assert videos[ready.pk]["progress"] == 100 and videos[ready.pk]["active"] is False
 
 
-def test_status_progress_stays_below_100_until_stored(alice_client, alice, providers):
+def test_status_progress_stays_below_100_until_stored(alice_client, alice, offline_providers):
     archiving = make_video(alice, "archiving", progress=100)
     entry = alice_client.get(reverse("videos:status"), {"ids": archiving.pk}).json()["videos"][archiving.pk]
     assert entry["progress"] == 99 and entry["label"] == "Saving"
 
 
-def test_status_sends_fresh_cards_for_the_gallery(alice_client, alice, providers):
+def test_status_sends_fresh_cards_for_the_gallery(alice_client, alice, offline_providers):
     ready = make_video(alice, "ready", prompt="a finished harbour")
     entry = alice_client.get(reverse("videos:status"), {"ids": ready.pk, "cards": "1"}).json()["videos"][ready.pk]
     assert entry["card"].lstrip().startswith("<article")
@@ -57,13 +44,13 @@ def test_status_asks_a_logged_out_page_to_stop(client, db):
     assert response.status_code == 401
 
 
-def test_status_answers_about_at_most_a_hundred_ids(alice_client, alice, providers):
+def test_status_answers_about_at_most_a_hundred_ids(alice_client, alice, offline_providers):
     videos = [make_video(alice, "generating") for _ in range(3)]
     ids = ",".join(["video_unknown"] * 100 + [v.pk for v in videos])
     assert alice_client.get(reverse("videos:status"), {"ids": ids}).json()["videos"] == {}
 
 
-def test_the_video_file_streams_with_byte_ranges_for_the_player(alice_client, alice, providers):
+def test_the_video_file_streams_with_byte_ranges_for_the_player(alice_client, alice, offline_providers):
     video = make_video(alice, "ready")
     url = reverse("videos:file", args=[video.pk, 0, "video"])
     whole = alice_client.get(url)
@@ -75,19 +62,19 @@ def test_the_video_file_streams_with_byte_ranges_for_the_player(alice_client, al
     assert part["Content-Range"] == f"bytes 4-11/{len(MP4)}"
 
 
-def test_downloads_are_attachments(alice_client, alice, providers):
+def test_downloads_are_attachments(alice_client, alice, offline_providers):
     video = make_video(alice, "ready")
     response = alice_client.get(reverse("videos:file", args=[video.pk, 0, "video"]), {"download": "1"})
     assert response["Content-Disposition"] == f'attachment; filename="{video.pk}-video.mp4"'
 
 
 @pytest.mark.parametrize("state", ["generating", "failed", "expired"])
-def test_files_of_a_video_without_content_are_404(alice_client, alice, providers, state):
+def test_files_of_a_video_without_content_are_404(alice_client, alice, offline_providers, state):
     video = make_video(alice, state)
     for kind in ("video", "thumbnail", "spritesheet", "start-frame", "nonsense"):
         assert alice_client.get(reverse("videos:file", args=[video.pk, 0, kind])).status_code == 404
 
 
-def test_a_missing_variant_is_404(alice_client, alice, providers):
+def test_a_missing_variant_is_404(alice_client, alice, offline_providers):
     video = make_video(alice, "ready")
     assert alice_client.get(reverse("videos:file", args=[video.pk, 1, "video"])).status_code == 404

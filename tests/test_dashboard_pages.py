@@ -11,19 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from videos.models import Video
-from videos.services import providers_sync_emulator
-
-
-@pytest.fixture
-def providers(db, media_root):
-    """The emulator's providers, configured but never called: these pages only read."""
-    return {p.name: p for p in providers_sync_emulator(base_url="http://127.0.0.1:9/emulator")}
-
-
-@pytest.fixture
-def alice_client(client, alice):
-    client.force_login(alice)
-    return client
 
 
 def title(response) -> str:
@@ -49,7 +36,7 @@ def test_pages_ask_visitors_to_log_in(client, db):
         assert response.status_code == 302 and response.url.startswith(reverse("accounts:login")), name
 
 
-def test_gallery_shows_own_videos_newest_first_with_badges(alice_client, alice, bob, providers):
+def test_gallery_shows_own_videos_newest_first_with_badges(alice_client, alice, bob, offline_providers):
     old = make_video(alice, "ready", prompt="an old harbour", created_at=timezone.now() - timedelta(hours=2))
     running = make_video(alice, "generating", prompt="a running fox", progress=40)
     make_video(bob, "ready", prompt="bob's secret garden")
@@ -65,7 +52,7 @@ def test_gallery_shows_own_videos_newest_first_with_badges(alice_client, alice, 
     assert reverse("videos:status") in page
 
 
-def test_gallery_filters_by_state(alice_client, alice, providers):
+def test_gallery_filters_by_state(alice_client, alice, offline_providers):
     make_video(alice, "ready", prompt="ready one")
     make_video(alice, "pending", prompt="queued one")
     make_video(alice, "failed", prompt="failed one")
@@ -80,7 +67,7 @@ def test_gallery_filters_by_state(alice_client, alice, providers):
     assert shown["failed"] == {"failed one", "expired one"}
 
 
-def test_gallery_pages_through_many_videos(alice_client, alice, providers):
+def test_gallery_pages_through_many_videos(alice_client, alice, offline_providers):
     start = timezone.now()
     for i in range(14):
         make_video(alice, "failed", prompt=f"clip number {i:02d}", created_at=start - timedelta(minutes=i))
@@ -93,19 +80,19 @@ def test_gallery_pages_through_many_videos(alice_client, alice, providers):
     assert "page 2" in title(second_response)
 
 
-def test_filters_keep_their_state_across_pages(alice_client, alice, providers):
+def test_filters_keep_their_state_across_pages(alice_client, alice, offline_providers):
     for i in range(13):
         make_video(alice, "failed", prompt=f"f{i}")
     page = alice_client.get(reverse("videos:list"), {"state": "failed"}).content.decode()
     assert "?state=failed&amp;page=2" in page
 
 
-def test_an_empty_gallery_invites_the_first_video(alice_client, providers):
+def test_an_empty_gallery_invites_the_first_video(alice_client, offline_providers):
     page = alice_client.get(reverse("videos:list")).content.decode()
     assert "No videos yet" in page and reverse("videos:new") in page
 
 
-def test_video_page_of_a_ready_video_has_player_downloads_remix_and_delete(alice_client, alice, providers):
+def test_video_page_of_a_ready_video_has_player_downloads_remix_and_delete(alice_client, alice, offline_providers):
     video = make_video(alice, "ready", prompt="a quiet harbour at dawn")
     response = alice_client.get(reverse("videos:detail", args=[video.pk]))
     page = response.content.decode()
@@ -123,7 +110,7 @@ def test_video_page_of_a_ready_video_has_player_downloads_remix_and_delete(alice
     assert "Requested" in page
 
 
-def test_video_page_while_generating_shows_progress_and_time_left(alice_client, alice, providers):
+def test_video_page_while_generating_shows_progress_and_time_left(alice_client, alice, offline_providers):
     deadline = timezone.now() + timedelta(minutes=50)
     video = make_video(
         alice,
@@ -140,7 +127,7 @@ def test_video_page_while_generating_shows_progress_and_time_left(alice_client, 
     assert 'data-live="reload"' in page
 
 
-def test_video_page_before_submission_tells_how_long_the_provider_keeps_results(alice_client, alice, providers):
+def test_video_page_before_submission_tells_how_long_the_provider_keeps_results(alice_client, alice, offline_providers):
     video = make_video(alice, "pending")
     page = alice_client.get(reverse("videos:detail", args=[video.pk])).content.decode()
     assert "keeps the results for 1 hour" in page
@@ -155,7 +142,7 @@ def test_video_page_before_submission_tells_how_long_the_provider_keeps_results(
         ("failed", "something_new", "could not generate this video"),
     ],
 )
-def test_video_page_explains_a_failure(alice_client, alice, providers, state, code, explained):
+def test_video_page_explains_a_failure(alice_client, alice, offline_providers, state, code, explained):
     video = make_video(alice, state, error_code=code, error_message="Your request was blocked.")
     page = alice_client.get(reverse("videos:detail", args=[video.pk])).content.decode()
     assert explained in page
@@ -164,21 +151,21 @@ def test_video_page_explains_a_failure(alice_client, alice, providers, state, co
     assert "<video" not in page and reverse("videos:remix", args=[video.pk]) not in page
 
 
-def test_try_again_prefills_the_form_with_the_failed_videos_settings(alice_client, alice, providers):
+def test_try_again_prefills_the_form_with_the_failed_videos_settings(alice_client, alice, offline_providers):
     video = make_video(alice, "failed", prompt="a stormy sea", size="720x1280", seconds=8)
     form = alice_client.get(reverse("videos:new"), {"from": video.pk}).context["form"]
     assert form.initial["prompt"] == "a stormy sea"
     assert form.initial["size"] == "720x1280" and form.initial["seconds"] == "8"
 
 
-def test_video_page_of_an_azure_video_says_it_cannot_be_remixed(alice_client, alice, providers):
-    video = make_video(alice, "ready", provider=providers["emulator-azure"], model="sora")
+def test_video_page_of_an_azure_video_says_it_cannot_be_remixed(alice_client, alice, offline_providers):
+    video = make_video(alice, "ready", provider=offline_providers["emulator-azure"], model="sora")
     page = alice_client.get(reverse("videos:detail", args=[video.pk])).content.decode()
     assert "cannot remix videos" in page
     assert reverse("videos:remix", args=[video.pk]) not in page
 
 
-def test_video_page_of_a_remix_links_to_its_source(alice_client, alice, providers):
+def test_video_page_of_a_remix_links_to_its_source(alice_client, alice, offline_providers):
     source = make_video(alice, "ready", prompt="the source clip")
     remix = make_video(
         alice, "pending", prompt="the remix", kind="remix", remix_source=source, remixed_from_video_id=source.pk
@@ -189,7 +176,7 @@ def test_video_page_of_a_remix_links_to_its_source(alice_client, alice, provider
     assert reverse("videos:detail", args=[remix.pk]) in source_page
 
 
-def test_usage_page_shows_limits_and_use(alice_client, alice, providers, settings):
+def test_usage_page_shows_limits_and_use(alice_client, alice, offline_providers, settings):
     settings.USER_MAX_ACTIVE_VIDEOS = 4
     settings.USER_DAILY_SECONDS = 100
     make_video(alice, "generating", seconds=8)
@@ -202,7 +189,7 @@ def test_usage_page_shows_limits_and_use(alice_client, alice, providers, setting
     assert "<strong>2</strong> videos, 1 ready to play" in page
 
 
-def test_every_page_has_a_distinct_title_and_labelled_fields(alice_client, alice, providers):
+def test_every_page_has_a_distinct_title_and_labelled_fields(alice_client, alice, offline_providers):
     video = make_video(alice, "ready")
     titles = set()
     for url in [
@@ -223,7 +210,7 @@ def test_every_page_has_a_distinct_title_and_labelled_fields(alice_client, alice
     assert len(titles) == 6
 
 
-def test_deleted_videos_disappear_from_the_gallery(alice_client, alice, providers):
+def test_deleted_videos_disappear_from_the_gallery(alice_client, alice, offline_providers):
     video = make_video(alice, "ready", prompt="soon gone")
     Video.objects.filter(pk=video.pk).update(deleted_at=timezone.now())
     assert "soon gone" not in alice_client.get(reverse("videos:list")).content.decode()
