@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from api_helpers import make_video
 from django.urls import reverse
 
 from videos.models import Video
-from videos.services import providers_sync_emulator
-
-
-@pytest.fixture
-def providers(db, media_root):
-    return {p.name: p for p in providers_sync_emulator(base_url="http://127.0.0.1:9/emulator")}
 
 
 def without_csrf(content: bytes) -> str:
@@ -33,7 +26,7 @@ def urls_of(video_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def test_another_users_video_answers_exactly_like_a_missing_one(client, alice, bob, providers):
+def test_another_users_video_answers_exactly_like_a_missing_one(client, alice, bob, offline_providers):
     video = make_video(alice, "ready", prompt="alice's private harbour")
     client.force_login(bob)
     for (method, url), (_, missing_url) in zip(urls_of(video.pk), urls_of("video_" + "0" * 48), strict=True):
@@ -47,7 +40,7 @@ def test_another_users_video_answers_exactly_like_a_missing_one(client, alice, b
     assert Video.objects.count() == 1
 
 
-def test_the_gallery_and_usage_show_only_own_videos(client, alice, bob, providers):
+def test_the_gallery_and_usage_show_only_own_videos(client, alice, bob, offline_providers):
     make_video(alice, "ready", prompt="alice's private harbour")
     client.force_login(bob)
     gallery = client.get(reverse("videos:list")).content.decode()
@@ -57,7 +50,7 @@ def test_the_gallery_and_usage_show_only_own_videos(client, alice, bob, provider
     assert "<strong>0</strong> videos" in client.get(reverse("accounts:usage")).content.decode()
 
 
-def test_the_status_endpoint_answers_only_about_own_videos(client, alice, bob, providers):
+def test_the_status_endpoint_answers_only_about_own_videos(client, alice, bob, offline_providers):
     mine = make_video(bob, "generating", progress=30)
     theirs = make_video(alice, "generating", progress=70)
     client.force_login(bob)
@@ -66,14 +59,14 @@ def test_the_status_endpoint_answers_only_about_own_videos(client, alice, bob, p
     assert set(response.json()["videos"]) == {mine.pk}
 
 
-def test_another_users_video_cannot_be_used_to_prefill_the_form(client, alice, bob, providers):
+def test_another_users_video_cannot_be_used_to_prefill_the_form(client, alice, bob, offline_providers):
     video = make_video(alice, "failed", prompt="alice's private harbour")
     client.force_login(bob)
     response = client.get(reverse("videos:new"), {"from": video.pk})
     assert "harbour" not in response.content.decode()
 
 
-def test_a_deleted_video_answers_404_to_its_owner_too(client, alice, providers):
+def test_a_deleted_video_answers_404_to_its_owner_too(client, alice, offline_providers):
     video = make_video(alice, "ready")
     client.force_login(alice)
     client.post(reverse("videos:delete", args=[video.pk]))
