@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
 from videos.providers.base import (
     IMAGE_TYPES,
@@ -20,6 +19,7 @@ from videos.providers.base import (
     ProviderError,
     SubmissionSpec,
     VideoProvider,
+    quote_id,
 )
 from videos.providers.polling import ListPage
 from videos.providers.status import describe_failure, normalise_status, timestamp
@@ -66,7 +66,7 @@ class AzureSoraProvider(VideoProvider):
         return parse_job(self.http.request_json("POST", JOBS_PATH, data=data, files=files, create=True))
 
     def retrieve(self, job_id: str) -> JobStatus:
-        return parse_job(self.http.request_json("GET", f"{JOBS_PATH}/{_id(job_id)}"))
+        return parse_job(self.http.request_json("GET", f"{JOBS_PATH}/{quote_id(job_id)}"))
 
     def list_page(self, *, after: str | None, active_only: bool) -> ListPage:
         params: dict[str, Any] = {"limit": self.config.list_page_size, "after": after}
@@ -81,22 +81,11 @@ class AzureSoraProvider(VideoProvider):
         return ListPage(jobs=jobs, next_cursor=cursor if cursor != after else None)
 
     def delete(self, job_id: str) -> bool:
-        try:
-            self.http.request("DELETE", f"{JOBS_PATH}/{_id(job_id)}", expect=(200, 202, 204))
-        except ProviderError as exc:
-            if exc.status_code == 404:
-                return False
-            raise
-        return True
-
-
-def _id(value: str) -> str:
-    # Ids come back from the provider; quoting keeps a hostile one from changing the path.
-    return quote(value, safe="")
+        return self._delete(f"{JOBS_PATH}/{quote_id(job_id)}", expect=(200, 202, 204))
 
 
 def generation_assets(index: int, generation_id: str) -> tuple[AssetRef, ...]:
-    base = f"/video/generations/{_id(generation_id)}/content"
+    base = f"/video/generations/{quote_id(generation_id)}/content"
     return (
         AssetRef(index, "video", f"{base}/video", VIDEO_TYPES, source_id=generation_id),
         AssetRef(index, "thumbnail", f"{base}/thumbnail", IMAGE_TYPES, source_id=generation_id),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, Self
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from videos.providers.downloads import AssetStream
@@ -242,6 +243,16 @@ class VideoProvider(abc.ABC):
     def delete(self, job_id: str) -> bool:
         """Cancel or delete a job; False when the provider no longer knew it."""
 
+    def _delete(self, path: str, *, expect: tuple[int, ...] = (200,)) -> bool:
+        """DELETE a job; False when the provider no longer knew it."""
+        try:
+            self.http.request("DELETE", path, expect=expect)
+        except ProviderError as exc:
+            if exc.status_code == 404:
+                return False
+            raise
+        return True
+
     def remix(self, job_id: str, prompt: str) -> JobStatus:
         raise ProviderError(f"{self.kind} providers cannot remix videos", permanent=True, code="unsupported")
 
@@ -269,3 +280,8 @@ class VideoProvider(abc.ABC):
     ) -> AbstractContextManager[AssetStream]:
         """Stream one asset, from `offset` when resuming (Range, with If-Range if given)."""
         return self.http.open_asset(asset, offset=offset, if_range=if_range)
+
+
+def quote_id(value: str) -> str:
+    """A provider's id as one path segment: quoting keeps a hostile id from changing the path."""
+    return quote(value, safe="")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import quote
 
 from videos.providers.base import (
     IMAGE_TYPES,
@@ -15,6 +14,7 @@ from videos.providers.base import (
     ProviderError,
     SubmissionSpec,
     VideoProvider,
+    quote_id,
 )
 from videos.providers.http import ForceMultipart
 from videos.providers.polling import ListPage
@@ -53,11 +53,11 @@ class OpenAIVideoProvider(VideoProvider):
         return parse_video(self.http.request_json("POST", "/videos", data=fields, files=files, create=True))
 
     def remix(self, job_id: str, prompt: str) -> JobStatus:
-        body = self.http.request_json("POST", f"/videos/{_id(job_id)}/remix", json={"prompt": prompt}, create=True)
+        body = self.http.request_json("POST", f"/videos/{quote_id(job_id)}/remix", json={"prompt": prompt}, create=True)
         return parse_video(body)
 
     def retrieve(self, job_id: str) -> JobStatus:
-        return parse_video(self.http.request_json("GET", f"/videos/{_id(job_id)}"))
+        return parse_video(self.http.request_json("GET", f"/videos/{quote_id(job_id)}"))
 
     def list_page(self, *, after: str | None, active_only: bool) -> ListPage:
         # The protocol has no status filter: `active_only` cannot narrow the list.
@@ -71,18 +71,7 @@ class OpenAIVideoProvider(VideoProvider):
         return ListPage(jobs=jobs, next_cursor=cursor if cursor != after else None)
 
     def delete(self, job_id: str) -> bool:
-        try:
-            self.http.request("DELETE", f"/videos/{_id(job_id)}")
-        except ProviderError as exc:
-            if exc.status_code == 404:
-                return False
-            raise
-        return True
-
-
-def _id(job_id: str) -> str:
-    # Ids come back from the provider; quoting keeps a hostile one from changing the path.
-    return quote(job_id, safe="")
+        return self._delete(f"/videos/{quote_id(job_id)}")
 
 
 def video_assets(video_id: str) -> tuple[AssetRef, ...]:
@@ -90,7 +79,7 @@ def video_assets(video_id: str) -> tuple[AssetRef, ...]:
         AssetRef(
             variant_index=0,
             kind=kind,
-            path=f"/videos/{_id(video_id)}/content",
+            path=f"/videos/{quote_id(video_id)}/content",
             params=(("variant", kind),),
             content_types=VIDEO_TYPES if kind == "video" else IMAGE_TYPES,
             accept=CONTENT_ACCEPT,
