@@ -249,3 +249,52 @@ def test_a_loop_that_runs_out_of_time_with_work_waiting_hands_over(providers, me
     Video.objects.all().delete()
     broker.purge_queue()
     assert "handed_over" not in pipeline.poll_loop()  # nothing waiting: the schedule suffices
+
+
+def test_the_request_bucket_never_sends_more_than_the_limit_in_a_minute(providers):
+    from videos import throttle
+
+    provider = providers["emulator-openai"]
+    provider.requests_per_minute = 60
+    provider.save()
+    start = timezone.now()
+    sent, moment = 0, start
+    while moment < start + timedelta(seconds=60):
+        if throttle.throttle_acquire(provider, now=moment) == 0:
+            sent += 1
+        else:
+            moment += timedelta(milliseconds=250)
+    assert 55 <= sent <= 60
+
+
+def test_an_archive_waiting_for_request_budget_is_not_a_provider_failure(providers, media_root):
+    from videos import throttle
+    from videos.models import ProviderState
+
+    alice = make_user("alice")
+    video = drive(new_video(alice, providers["emulator-openai"]), until=("archiving",))
+    provider = video.provider
+    provider.requests_per_minute = 1
+    provider.save()
+    ProviderState.objects.filter(pk=provider.pk).update(tokens=0, tokens_updated_at=timezone.now())
+    assert archive.archive_video(video.pk) == "waiting for budget"
+    video.refresh_from_db()
+    state = throttle.provider_state(provider)
+    assert (video.state, video.retries, state.consecutive_failures, state.blocked_until) == ("archiving", 0, 0, None)
+    assert video.next_poll_at > timezone.now()
+
+
+def test_submissions_leave_part_of_the_budget_to_waiting_archives(providers, media_root):
+    from videos import throttle
+    from videos.models import ProviderState
+
+    alice = make_user("alice")
+    provider = providers["emulator-openai"]
+    provider.requests_per_minute = 120  # a bucket of 10
+    provider.save()
+    drive(new_video(alice, provider), until=("archiving",))
+    ProviderState.objects.filter(pk=provider.pk).update(tokens=6, tokens_updated_at=timezone.now())
+    for i in range(3):
+        new_video(alice, provider, prompt=f"later {i} [emulator:queue=30]")
+    assert pipeline.submit_pending(provider) == 1  # 6 tokens, 5 kept for the archive
+    assert throttle.provider_state(provider).tokens >= 4.9

@@ -72,6 +72,9 @@ def archive_video(video_id: str) -> str:
             for asset in assets:
                 if (asset.variant_index, asset.kind) not in stored:
                     _archive_asset(adapter, video, token, asset)
+    except BudgetWait as waiting:
+        services.video_lease_release(video.pk, token, retry_in=waiting.wait)
+        return "waiting for budget"
     except LeaseLost:
         # Deleted meanwhile, or taken over after a stall: let go (a no-op if it is not ours).
         services.video_lease_release(video.pk, token)
@@ -106,11 +109,21 @@ def _archive_failed(video: Video, token: str, error: ProviderError) -> str:
     return "retry"
 
 
+class BudgetWait(Exception):
+    """The provider's request budget is spent for now: come back later. Not a provider failure."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"waiting {wait:.1f} s for the provider's request budget")
+        self.wait = wait
+
+
 def _wait_for_budget(provider, *, max_wait: float = 30.0) -> None:
+    # Archives are bound by a deadline: they may use the bucket down to zero, while
+    # submissions leave a reserve for them (see pipeline._submit_one).
     deadline = time.monotonic() + max_wait
     while (wait := throttle.throttle_acquire(provider)) > 0:
         if time.monotonic() + wait > deadline:
-            raise ProviderError("waiting for the provider's request budget", permanent=False, retry_after=wait)
+            raise BudgetWait(wait)
         time.sleep(wait)
 
 
@@ -162,7 +175,15 @@ def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: Asse
                 if error.permanent or tries > RESUME_TRIES or error.code == "unexpected_content":
                     raise
                 logger.info("video %s: %s download interrupted (%s); resuming", video.pk, asset.kind, error.message)
-                time.sleep(min(10.0, 0.5 * 2**tries))
+                if error.status_code == 429 or error.retry_after:
+                    # Honour the provider's word, for every worker, and keep what is downloaded.
+                    throttle.provider_record_failure(
+                        video.provider,
+                        retry_after=error.retry_after,
+                        message=error.message,
+                        throttled=error.status_code == 429,
+                    )
+                time.sleep(min(30.0, max(error.retry_after or 0.0, 0.5 * 2**tries)))
         if not services.video_lease_extend(video.pk, token):
             raise LeaseLost
         writer.commit()
@@ -178,6 +199,7 @@ def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: Asse
         )
         if not recorded:
             raise LeaseLost
+        throttle.provider_record_success(video.provider)
         writer = None
     finally:
         if writer is not None:

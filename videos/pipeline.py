@@ -108,7 +108,11 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
             token=token,
         )
         return True
-    wait = throttle.throttle_acquire(provider)
+    # Archives race the provider's deadline: while any wait, new submissions leave them half
+    # of the bucket.
+    archives_waiting = Video.objects.filter(provider=provider, state=VideoState.ARCHIVING).exists()
+    reserve = throttle.bucket_capacity(provider) / 2 if archives_waiting else 0.0
+    wait = throttle.throttle_acquire(provider, reserve=min(reserve, throttle.bucket_capacity(provider) - 1))
     if wait > 0:
         services.video_lease_release(video.pk, token, retry_in=min(wait, 60))
         return False

@@ -31,15 +31,26 @@ def provider_state(provider: Provider) -> ProviderState:
 
 
 def bucket_capacity(provider: Provider) -> float:
-    # Ten seconds' worth of requests: short bursts are fine, a minute's worth at once is not.
-    return max(1.0, provider.requests_per_minute / 6)
+    # Five seconds' worth of requests: short bursts are fine, a minute's worth at once is not.
+    return max(1.0, provider.requests_per_minute / 12)
 
 
-def throttle_acquire(provider: Provider, cost: float = 1.0, *, now: datetime | None = None) -> float:
-    """Take `cost` requests from the bucket. 0 when taken, else seconds to wait (nothing taken)."""
+def refill_per_second(provider: Provider) -> float:
+    """Refill so that a full bucket plus a minute of refill stays within the per-minute limit
+    (providers count in windows: a burst on top of the full rate would earn a 429)."""
+    per_minute = provider.requests_per_minute
+    return max(per_minute - bucket_capacity(provider), per_minute / 2) / 60.0
+
+
+def throttle_acquire(
+    provider: Provider, cost: float = 1.0, *, reserve: float = 0.0, now: datetime | None = None
+) -> float:
+    """Take `cost` requests from the bucket, leaving `reserve` in it.
+
+    0 when taken, else seconds to wait (nothing taken)."""
     provider_state(provider)
     now = now or timezone.now()
-    rate = provider.requests_per_minute / 60.0
+    rate = refill_per_second(provider)
     capacity = bucket_capacity(provider)
     with transaction.atomic():
         state = ProviderState.objects.select_for_update().get(pk=provider.pk)
@@ -47,10 +58,10 @@ def throttle_acquire(provider: Provider, cost: float = 1.0, *, now: datetime | N
             return (state.blocked_until - now).total_seconds()
         elapsed = max(0.0, (now - state.tokens_updated_at).total_seconds())
         tokens = min(capacity, state.tokens + elapsed * rate)
-        if tokens < cost:
+        if tokens - cost < reserve and cost > 0:
             state.tokens, state.tokens_updated_at = tokens, now
             state.save(update_fields=["tokens", "tokens_updated_at"])
-            return (cost - tokens) / rate
+            return (cost + reserve - tokens) / rate
         state.tokens, state.tokens_updated_at = tokens - cost, now
         state.requests_sent += int(cost)
         state.save(update_fields=["tokens", "tokens_updated_at", "requests_sent"])
@@ -71,19 +82,24 @@ def provider_record_success(provider: Provider) -> None:
 
 
 def provider_record_failure(provider: Provider, *, retry_after: float | None, message: str, throttled: bool) -> None:
-    """A retryable failure: honour retry-after, and open the breaker after repeated failures."""
+    """A retryable failure: honour retry-after, and open the breaker after repeated failures.
+
+    A 429 (`throttled`) means the provider is up and asks for patience, which its retry-after
+    says how long: it holds every caller back but does not count toward the breaker, which is
+    for a provider that fails (5xx, timeouts, dropped connections)."""
     provider_state(provider)
     now = timezone.now()
     with transaction.atomic():
         state = ProviderState.objects.select_for_update().get(pk=provider.pk)
-        state.consecutive_failures += 1
         state.last_error = message[:500]
         if throttled:
             state.throttled_responses += 1
+        else:
+            state.consecutive_failures += 1
         waits = []
         if retry_after is not None:
             waits.append(retry_after)
-        if state.consecutive_failures >= BREAKER_THRESHOLD:
+        if not throttled and state.consecutive_failures >= BREAKER_THRESHOLD:
             waits.append(min(BREAKER_MAX_SECONDS, 2 ** (state.consecutive_failures - BREAKER_THRESHOLD) * 2))
             logger.warning("provider %s: breaker open after %d failures", provider.name, state.consecutive_failures)
         if waits:
