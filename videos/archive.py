@@ -60,7 +60,7 @@ def archive_video(video_id: str) -> str:
     provider = video.provider
     try:
         with adapter_for(provider) as adapter:
-            _wait_for_budget(provider)
+            _wait_for_budget(video, token)
             status = adapter.retrieve(video.provider_job_id)
             if status.expires_at and status.expires_at != video.provider_expires_at:
                 services.video_note_expiry(video.pk, status.expires_at)
@@ -117,14 +117,24 @@ class BudgetWait(Exception):
         self.wait = wait
 
 
-def _wait_for_budget(provider, *, max_wait: float = 30.0) -> None:
+def _sleep_holding(video: Video, token: str, seconds: float) -> None:
+    """Sleep without letting the lease run out, or another worker would take the video over."""
+    end = time.monotonic() + seconds
+    step = max(0.5, settings.PIPELINE_LEASE_SECONDS / 3)
+    while (left := end - time.monotonic()) > 0:
+        if not services.video_lease_extend(video.pk, token):
+            raise LeaseLost
+        time.sleep(min(step, left))
+
+
+def _wait_for_budget(video: Video, token: str, *, max_wait: float = 30.0) -> None:
     # Archives are bound by a deadline: they may use the bucket down to zero, while
     # submissions leave a reserve for them (see pipeline._submit_one).
     deadline = time.monotonic() + max_wait
-    while (wait := throttle.throttle_acquire(provider)) > 0:
+    while (wait := throttle.throttle_acquire(video.provider)) > 0:
         if time.monotonic() + wait > deadline:
             raise BudgetWait(wait)
-        time.sleep(wait)
+        _sleep_holding(video, token, wait)
 
 
 def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: AssetRef) -> None:
@@ -137,7 +147,7 @@ def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: Asse
     try:
         while True:
             offset = writer.size if writer else 0
-            _wait_for_budget(video.provider)
+            _wait_for_budget(video, token)
             try:
                 with adapter.open_asset(asset, offset=offset, if_range=validator if offset else None) as stream:
                     if writer is not None and stream.start == 0 and offset > 0:
@@ -183,7 +193,7 @@ def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: Asse
                         message=error.message,
                         throttled=error.status_code == 429,
                     )
-                time.sleep(min(30.0, max(error.retry_after or 0.0, 0.5 * 2**tries)))
+                _sleep_holding(video, token, min(30.0, max(error.retry_after or 0.0, 0.5 * 2**tries)))
         if not services.video_lease_extend(video.pk, token):
             raise LeaseLost
         writer.commit()
