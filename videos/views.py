@@ -85,6 +85,19 @@ def video_list(request: HttpRequest) -> HttpResponse:
     return render(request, "videos/list.html", context)
 
 
+def _submit(request: HttpRequest, form, *, queued: str) -> tuple[HttpResponse | None, int]:
+    """Submit a valid form's request: a redirect to the new video, or the status to show the form with."""
+    if not (form.is_valid() and form.video_request):
+        return None, 400
+    try:
+        video = services.video_request_submit(user=request.user, request=form.video_request)
+    except LimitExceeded as exc:
+        form.add_error(None, exc.message)
+        return None, 429
+    messages.success(request, queued)
+    return redirect("videos:detail", video.pk), 200
+
+
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -92,16 +105,9 @@ def video_new(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = VideoForm(request.POST, request.FILES)
-        status = 400
-        if form.is_valid() and form.video_request:
-            try:
-                video = services.video_request_submit(user=request.user, request=form.video_request)
-            except LimitExceeded as exc:
-                form.add_error(None, exc.message)
-                status = 429
-            else:
-                messages.success(request, "Your video is queued. This page follows its progress.")
-                return redirect("videos:detail", video.pk)
+        done, status = _submit(request, form, queued="Your video is queued. This page follows its progress.")
+        if done:
+            return done
         messages.error(request, "The video was not created: see the messages in the form.")
     else:
         source = Video.objects.for_user(request.user).filter(pk=request.GET.get("from", "")).first()
@@ -166,16 +172,9 @@ def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("videos:detail", source.pk)
     form = RemixForm(request.POST, source=source)
-    status = 400
-    if form.is_valid() and form.video_request:
-        try:
-            remix = services.video_request_submit(user=request.user, request=form.video_request)
-        except LimitExceeded as exc:
-            form.add_error(None, exc.message)
-            status = 429
-        else:
-            messages.success(request, "Your remix is queued. This page follows its progress.")
-            return redirect("videos:detail", remix.pk)
+    done, status = _submit(request, form, queued="Your remix is queued. This page follows its progress.")
+    if done:
+        return done
     messages.error(request, "The remix was not created: see the message in the remix form.")
     return render_detail(request, source, form, status=status)
 
