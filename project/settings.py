@@ -291,6 +291,8 @@ CONTENT_DELIVERY = env_choice("CONTENT_DELIVERY", "stream", ("stream", "redirect
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 # Encrypts provider API keys at rest; defaults to SECRET_KEY (rotate both together).
 PROVIDER_KEYS_SECRET = env_str("PROVIDER_KEYS_SECRET", SECRET_KEY)
+# Largest provider answer read, downloads aside; past it the call fails and is retried later.
+PROVIDER_MAX_RESPONSE_BYTES = env_int("PROVIDER_MAX_RESPONSE_BYTES", 4 * 1024 * 1024, minimum=64 * 1024)
 EMULATOR_ENABLED = env_bool("EMULATOR_ENABLED", DEBUG)
 EMULATOR_API_KEY = env_str("EMULATOR_API_KEY", "emulator-dev-key" if DEBUG else "")
 if EMULATOR_ENABLED and not EMULATOR_API_KEY:

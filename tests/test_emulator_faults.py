@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import httpx
@@ -73,6 +74,51 @@ def test_a_failed_create_does_not_spend_a_drop_fault(emulator):
         assert client.post("/videos", json={"prompt": ""}).status_code == 400
         with pytest.raises(httpx.RemoteProtocolError):
             create(client)
+
+
+def test_an_endless_body_fault_creates_the_job_then_answers_json_that_never_ends(emulator):
+    emulator.add_fault("endless_body", protocol="openai", operation="create")
+    received = 0
+    with emulator.openai() as client, client.stream("POST", "/videos", json={"prompt": "billed"}) as response:
+        assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+        assert "content-length" not in response.headers
+        for chunk in response.iter_raw():
+            if not received:
+                assert chunk.startswith(b'{"id": "')
+            received += len(chunk)
+            if received > 16 * 1024 * 1024:
+                break
+    assert received > 16 * 1024 * 1024
+    assert emulator.jobs_created("openai") == 1
+
+
+def test_an_endless_body_stops_when_the_client_hangs_up(emulator):
+    before = set(threading.enumerate())
+    emulator.add_fault("endless_body", protocol="azure", operation="list")
+    with emulator.azure() as client, client.stream("GET", "/video/generations/jobs") as response:
+        next(response.iter_raw())
+        serving = set(threading.enumerate()) - before  # the server's thread for this connection
+        assert serving
+    # Far sooner than the 1 GiB the body would otherwise run to.
+    wait_until(lambda: not any(thread.is_alive() for thread in serving), timeout=10)
+
+
+def test_an_endless_body_can_carry_an_error_status_and_end_at_truncate_at(emulator):
+    emulator.add_fault("endless_body", protocol="openai", operation="list", status_code=503, truncate_at=100_000)
+    with emulator.openai() as client:
+        response = client.get("/videos")
+        assert response.status_code == 503 and len(response.content) == 100_000
+        assert client.get("/videos").status_code == 200  # used up
+    assert emulator.received("openai", "list") == 2
+
+
+def test_an_endless_body_fault_is_checked_when_switched_on(emulator):
+    control = httpx.Client(base_url=f"{emulator.url}/_control", headers={"Authorization": f"Bearer {emulator.api_key}"})
+    with control:
+        assert control.post("/faults", json={"kind": "endless_body", "chunk_bytes": 0}).status_code == 400
+        assert control.post("/faults", json={"kind": "endless_body", "status_code": 99}).status_code == 400
+        made = control.post("/faults", json={"kind": "endless_body", "operation": "retrieve", "status_code": 502})
+    assert made.status_code == 201 and made.json()["kind"] == "endless_body"
 
 
 def test_a_truncated_download_announces_the_full_length_and_can_be_resumed_with_range(emulator, settings):

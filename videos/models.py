@@ -140,6 +140,7 @@ class Provider(models.Model):
             auth_style=self.auth_style,
             api_version=self.api_version or None,
             max_download_bytes=settings.PIPELINE_MAX_ASSET_BYTES,
+            max_response_bytes=settings.PROVIDER_MAX_RESPONSE_BYTES,
         )
 
 

@@ -85,6 +85,12 @@ def clean_fault(data: object) -> dict[str, object]:
     for name in ("delay", "chunk_bytes"):
         if values.get(name) is None:
             values.pop(name, None)
+    if values["kind"] == "endless_body":
+        if values.get("chunk_bytes") == 0:
+            raise ControlError(400, "'chunk_bytes' must be at least 1 for an endless body.")
+        status = values.get("status_code")
+        if status is not None and not 200 <= status <= 599:  # type: ignore[operator]
+            raise ControlError(400, "'status_code' must be between 200 and 599 for an endless body.")
     return values
 
 

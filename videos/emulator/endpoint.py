@@ -107,7 +107,11 @@ def endpoint(protocol: str, routes: dict[str, tuple[str, Handler]]) -> Handler:
             response = faults.before(request, protocol, operation)
             if response is None:
                 response = handler(request, **kwargs)
-                response = faults.drop_after(request, protocol, operation) or response
+                response = (
+                    faults.drop_after(request, protocol, operation)
+                    or faults.endless_after(protocol, operation)
+                    or response
+                )
         except ApiError as error:
             response = render(protocol, error)
         return _stamp(response, protocol, started)

@@ -3,8 +3,8 @@
 A fault matches a request by protocol and operation (`*` matches any), fires with its
 probability, and is used up after `remaining` requests (unlimited when empty). Each kind is
 taken at the moment it applies, so a fault is not spent on a request it could not affect:
-`drop` only after a successful operation, `truncate`/`slow_stream` only when content is about to
-stream, `expired`/`status_word` only when a job is being answered.
+`drop`/`endless_body` only after a successful operation, `truncate`/`slow_stream` only when
+content is about to stream, `expired`/`status_word` only when a job is being answered.
 """
 
 from __future__ import annotations
@@ -13,15 +13,18 @@ import contextlib
 import random
 import socket
 import time
+from collections.abc import Iterator
 
 from django.db.models import F, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from videos.emulator.errors import ApiError, rate_limited, retry_headers
 from videos.emulator.models import Fault
 
 BEFORE = ["rate_limit", "server_error", "html", "redirect"]
 REDIRECTED = "emulator_redirected"
+# Where an "endless" body stops at the latest, should a client read on without limit.
+ENDLESS_BODY_MAX_BYTES = 1024**3
 
 _HTML = (
     "<!DOCTYPE html>\n<html><head><title>Sign in to continue</title></head>"
@@ -104,6 +107,37 @@ def drop_after(request: HttpRequest, protocol: str, operation: str) -> HttpRespo
         return None
     hang_up(request)
     return HttpResponse(status=204)
+
+
+def endless_after(protocol: str, operation: str) -> HttpResponse | None:
+    """After the operation was performed: answer (200 unless `status_code` says otherwise) with a
+    JSON object that never ends, as a broken or hostile gateway might.
+
+    The body stops when the client hangs up: the server's next write fails and it closes the
+    generator. `truncate_at` ends it sooner (a huge rather than endless body), and nothing goes
+    past ENDLESS_BODY_MAX_BYTES, so a client that reads without limit cannot hang a test run.
+    """
+    chosen = take(protocol, operation, ["endless_body"])
+    if not chosen:
+        return None
+    fault = chosen["endless_body"]
+    total = ENDLESS_BODY_MAX_BYTES if fault.truncate_at is None else min(fault.truncate_at, ENDLESS_BODY_MAX_BYTES)
+    body = _endless(total, max(1, fault.chunk_bytes), fault.delay)
+    return StreamingHttpResponse(body, status=fault.status_code or 200, content_type="application/json")
+
+
+def _endless(total: int, chunk_bytes: int, delay: float) -> Iterator[bytes]:
+    # A string that is opened and never closed: no prefix of it parses.
+    opening = b'{"id": "'[:total]
+    filler = b"x" * chunk_bytes
+    yield opening
+    sent = len(opening)
+    while sent < total:
+        if delay > 0:
+            time.sleep(delay)
+        piece = filler[: total - sent]
+        yield piece
+        sent += len(piece)
 
 
 def _find_socket(request: HttpRequest) -> socket.socket | None:

@@ -78,6 +78,7 @@ class Fault(models.Model):
         ("truncate", "content cut short of its Content-Length"),
         ("expired", "the job's results expire as soon as it finishes"),
         ("status_word", "an unknown status word in job answers"),
+        ("endless_body", "do the work, then answer a JSON body that never ends"),
     ]
 
     protocol = models.CharField(max_length=8, default="*", help_text="openai, azure or * for both")

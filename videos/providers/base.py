@@ -55,6 +55,9 @@ class ProviderConfig:
     write_timeout: float = 60.0
     pool_timeout: float = 10.0
     max_download_bytes: int = 2 * 1024**3
+    # Largest successful answer read from a call other than a download (a job, a list page), so
+    # a broken or hostile gateway sending an endless body cannot run the worker out of memory.
+    max_response_bytes: int = 4 * 1024**2
     # Hosts ("host" or "host:port") a content response may redirect to, besides the provider's
     # own host. Redirects are always followed without credentials.
     redirect_allow_hosts: tuple[str, ...] = ()
@@ -83,8 +86,10 @@ class ProviderConfig:
             object.__setattr__(self, "api_version", _DEFAULT_API_VERSION[self.kind])
         if self.list_page_size is None:
             object.__setattr__(self, "list_page_size", _DEFAULT_PAGE_SIZE[self.kind])
-        if self.max_download_bytes < 1 or self.list_max_pages < 1 or (self.list_page_size or 0) < 1:
-            raise ValueError("max_download_bytes, list_max_pages and list_page_size must be positive")
+        if min(self.max_download_bytes, self.max_response_bytes, self.list_max_pages, self.list_page_size or 0) < 1:
+            raise ValueError(
+                "max_download_bytes, max_response_bytes, list_max_pages and list_page_size must be positive"
+            )
         if self.max_redirects < 0:
             raise ValueError("max_redirects must be 0 or more")
 

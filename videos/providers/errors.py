@@ -19,6 +19,8 @@ RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 # A gateway answering these to a create may have passed it upstream before giving up.
 CREATE_AMBIGUOUS_STATUSES = frozenset({502, 504})
 MAX_RETRY_AFTER = 86400.0
+# Enough for any real error envelope; an error page can be anything, so the rest is never read.
+MAX_ERROR_BODY = 64 * 1024
 # Failures that happen before the request can have reached the provider: always safe to retry.
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.LocalProtocolError)
 _TRY_AGAIN_IN = re.compile(r"try again in (\d+(?:\.\d+)?) ?(ms|milliseconds|s|sec|seconds)?", re.IGNORECASE)
@@ -83,11 +85,35 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None]:
     return (str(code) if code else None), (str(message) if message else None)
 
 
+def read_bounded(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed body; a connection that breaks midway gives what came."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_raw():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except httpx.HTTPError:
+        pass
+    return b"".join(chunks)[:limit]
+
+
+def error_body(response: httpx.Response) -> bytes:
+    """The first MAX_ERROR_BODY bytes of an error answer, read from the stream when not read yet."""
+    try:
+        return response.content[:MAX_ERROR_BODY]
+    except httpx.ResponseNotRead:
+        return read_bounded(response, MAX_ERROR_BODY)
+
+
 def error_from_response(response: httpx.Response, *, create: bool = False, body: bytes | None = None) -> ProviderError:
-    """Map an unsuccessful answer. `body` is given for streamed responses (read with a bound)."""
+    """Map an unsuccessful answer. Its body is read here, with a bound, unless `body` is given;
+    the status decides the outcome, the body only adds the provider's code and message."""
     status = response.status_code
     try:
-        code, message = parse_error_body(json.loads(response.content if body is None else body))
+        code, message = parse_error_body(json.loads(error_body(response) if body is None else body))
     except ValueError:
         code, message = None, None
     retry_after = parse_retry_after(response.headers, message)

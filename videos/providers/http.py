@@ -1,6 +1,8 @@
-"""The one HTTP helper both adapters use: auth, timeouts, safe streaming downloads.
+"""The one HTTP helper both adapters use: auth, timeouts, bounded answers, safe streaming downloads.
 
 Answers are mapped to ProviderError by errors.py; redirect targets are checked by safety.py.
+Every answer other than a download is streamed and read up to a byte cap, so a gateway that
+sends an endless body costs a transient error, not the worker's memory.
 
 Nothing here retries. The task side decides when to try again, from ProviderError.permanent,
 retry_after and outcome_unknown; a create in particular is never sent twice by this layer.
@@ -8,9 +10,11 @@ retry_after and outcome_unknown; a create in particular is never sent twice by t
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,7 +27,18 @@ from videos.providers.safety import check_redirect
 logger = logging.getLogger("videos.providers")
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_ERROR_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer, its body read whole and within the cap."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.body)
 
 
 class ForceMultipart(dict):
@@ -87,27 +102,73 @@ class ProviderHttp:
         files: Any = None,
         create: bool = False,
         expect: tuple[int, ...] = (200,),
-    ) -> httpx.Response:
+    ) -> Answer:
         """One call, no retries. `create=True` marks calls that start billable work."""
         what = f"{method} {path}"
         self.calls += 1
+        # Identity: a compressed body would be inflated in steps the byte cap cannot bound.
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity", **self.auth_headers()}
+        request = self.client.build_request(
+            method, self.url(path), params=self.params(params), json=json, data=data, files=files, headers=headers
+        )
         try:
-            response = self.client.request(
-                method,
-                self.url(path),
-                params=self.params(params),
-                json=json,
-                data=data,
-                files=files,
-                headers={"Accept": "application/json", **self.auth_headers()},
-            )
+            response = self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise error_from_transport(exc, create=create, what=what) from exc
-        if response.status_code not in expect:
-            error = error_from_response(response, create=create)
-            logger.info("provider %s: %s answered %s: %r", self.config.name, what, response.status_code, error)
-            raise error
-        return response
+        try:
+            if response.status_code not in expect:
+                error = error_from_response(response, create=create)
+                logger.info("provider %s: %s answered %s: %r", self.config.name, what, response.status_code, error)
+                raise error
+            body = self._read_capped(response, create=create, what=what)
+        finally:
+            response.close()
+        return Answer(status_code=response.status_code, headers=response.headers, body=body)
+
+    def _read_capped(self, response: httpx.Response, *, create: bool, what: str) -> bytes:
+        """The whole body, or a transient error once it passes the cap (the rest is never read).
+
+        For a create the outcome is unknown: the provider may have accepted the job before its
+        answer went wrong, so it is reconciled rather than sent again."""
+        limit = self.config.max_response_bytes
+        declared = response.headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(
+                response,
+                create=create,
+                message=f"{what}: the answer announces {declared} bytes, over the {limit}-byte limit",
+            )
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise ProviderError(
+                f"{what}: the provider answered {encoding}-encoded although identity was asked for",
+                permanent=False,
+                code="unexpected_content_encoding",
+                status_code=response.status_code,
+                outcome_unknown=create,
+            )
+        body = bytearray()
+        try:
+            for chunk in response.iter_raw():
+                body += chunk
+                if len(body) > limit:
+                    raise self._too_large(
+                        response, create=create, message=f"{what}: the answer runs past the {limit}-byte limit"
+                    )
+        except httpx.HTTPError as exc:
+            raise error_from_transport(exc, create=create, what=what) from exc
+        return bytes(body)
+
+    def _too_large(self, response: httpx.Response, *, create: bool, message: str) -> ProviderError:
+        error = ProviderError(
+            message,
+            permanent=False,
+            code="response_too_large",
+            status_code=response.status_code,
+            outcome_unknown=create,
+        )
+        logger.warning("provider %s: %r", self.config.name, error)
+        return error
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         create = bool(kwargs.get("create"))
@@ -151,7 +212,7 @@ class ProviderHttp:
                     status_code=416,
                 )
             if response.status_code not in (200, 206):
-                raise error_from_response(response, body=read_bounded(response, MAX_ERROR_BODY))
+                raise error_from_response(response)
             stream = check_asset_response(self.config, asset, response, offset=offset)
             yield stream
         finally:
@@ -180,18 +241,3 @@ class ProviderHttp:
                 "GET", target, headers=plain_headers, extensions={"timeout": self.timeout.as_dict()}
             )
         raise ProviderError("Too many redirects from the provider", permanent=True, code="redirect_blocked")
-
-
-def read_bounded(response: httpx.Response, limit: int) -> bytes:
-    """At most `limit` bytes of a streamed body (error pages can be anything)."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        for chunk in response.iter_raw():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= limit:
-                break
-    except httpx.HTTPError:
-        pass
-    return b"".join(chunks)[:limit]
