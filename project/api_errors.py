@@ -5,15 +5,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.http import Http404, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.log import log_response
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 NO_STORE = "private, no-store"
+
+# What a refused, dropped or timed-out database connection raises: an outage, not a bad request.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+SERVICE_UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Try again in a few seconds."
+outage_logger = logging.getLogger("project.outage")
 
 
 def error_body(
@@ -36,6 +45,30 @@ def error_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def service_unavailable_body() -> dict[str, Any]:
+    return error_body(SERVICE_UNAVAILABLE_MESSAGE, type="server_error", code="service_unavailable")
+
+
+def log_database_unavailable(request: HttpRequest, response: HttpResponse, error: Exception) -> None:
+    """One warning line instead of Django's traceback: an outage is not a bug, and it heals by itself.
+
+    log_response marks the response as logged, so Django does not log it a second time (with
+    the traceback, at error level)."""
+    text = str(error).strip()
+    reason = text.splitlines()[0] if text else type(error).__name__
+    log_response(
+        "Database unavailable, answered %s to %s %s: %s",
+        response.status_code,
+        request.method,
+        request.path,
+        reason,
+        response=response,
+        request=request,
+        logger=outage_logger,
+        level="warning",
+    )
 
 
 class ApiError(exceptions.APIException):
@@ -117,9 +150,16 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, exceptions.APIException):
         body = error_body(str(exc.detail), code=str(exc.default_code))
         status_code = exc.status_code
+    elif isinstance(exc, DATABASE_ERRORS):
+        body = service_unavailable_body()
+        status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     else:
         return None
     set_rollback()
     response = Response(body, status=status_code, headers=headers)
     response["Cache-Control"] = NO_STORE
+    if isinstance(exc, DATABASE_ERRORS):
+        request = context["request"]
+        log_database_unavailable(getattr(request, "_request", request), response, exc)
     return response

@@ -6,9 +6,33 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from project.api_errors import error_response
+from project.api_errors import DATABASE_ERRORS, error_response
+from project.views import database_unavailable
 
 API_PREFIXES = ("/v1/",)
+
+
+class DatabaseUnavailableMiddleware:
+    """A database outage answers 503 (the envelope for the API, a page otherwise), not a 500.
+
+    process_exception sees what views and template rendering raise: in practice every query,
+    since the session and the user are loaded lazily when a view or template first reads them.
+    DRF views answer through the API's exception handler first. A database error raised inside
+    another middleware never reaches here (Django turns it into a response at that layer); with
+    DEBUG off the 500 handler answers it the same way. No state is kept: Django drops a broken connection and
+    health-checks a kept one (CONN_HEALTH_CHECKS), so the first request after the outage works.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_ERRORS):
+            return database_unavailable(request, exception)
+        return None
 
 
 class ApiRequestLimitsMiddleware:

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Database errors raised by views and templates answer 503 instead of 500.
+    "project.middleware.DatabaseUnavailableMiddleware",
     "project.middleware.ApiRequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,8 +109,12 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# A database host that drops packets fails a request after this many seconds (psycopg waits 130).
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=2)
 if DATABASE_URL:
     _database = database_from_url(DATABASE_URL)
+    if _database["ENGINE"].endswith("postgresql"):
+        _database["OPTIONS"].setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
     if _database["ENGINE"].endswith("sqlite3"):
         _database["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", **_database["OPTIONS"]}
 else:
@@ -238,6 +244,9 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL and not redis_url_is_valid(REDIS_URL):
     raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://, got {REDIS_URL!r}")
 Q_TIMEOUT = env_int("Q_TIMEOUT", 600, minimum=10)
+Q_MAX_RSS_KB = env_int("Q_MAX_RSS_KB", 1024 * 1024, minimum=0)
+if 0 < Q_MAX_RSS_KB < 128 * 1024:
+    raise ImproperlyConfigured(f"Q_MAX_RSS_KB is in KiB (1048576 is 1 GiB); {Q_MAX_RSS_KB} would recycle every worker")
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "videos"),
     "workers": env_int("Q_WORKERS", 4, minimum=1, maximum=64),
@@ -251,6 +260,9 @@ Q_CLUSTER = {
     "ack_failures": True,
     "catch_up": False,
     "label": "Task cluster",
+    # A worker whose resident memory passed this (KiB, as getrusage reports it) is replaced
+    # after its task, so a slow leak never grows into an out-of-memory kill.
+    "max_rss": Q_MAX_RSS_KB or None,
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -269,6 +281,15 @@ PIPELINE_URGENT_MINUTES = env_int("PIPELINE_URGENT_MINUTES", 20, minimum=1)
 PIPELINE_PART_BYTES = env_int("PIPELINE_PART_BYTES", 8 * 1024 * 1024, minimum=5 * 1024 * 1024)
 PIPELINE_MAX_ASSET_BYTES = env_int("PIPELINE_MAX_ASSET_BYTES", 4 * 1024**3, minimum=1024 * 1024)
 PIPELINE_STALL_SECONDS = env_int("PIPELINE_STALL_SECONDS", 180, minimum=30)
+# Wait between look-ups for a create whose answer was lost (it may still be in flight).
+PIPELINE_RECONCILE_SECONDS = env_float("PIPELINE_RECONCILE_SECONDS", 15, minimum=0.5)
+
+# --- Health (/healthz and manage.py pipeline_status) ---------------------------------------
+# The sweeper runs every minute; no sweep for this long means no cluster is working.
+HEALTH_HEARTBEAT_SECONDS = env_int("HEALTH_HEARTBEAT_SECONDS", 300, minimum=90)
+# An archive is overdue once the provider's deadline is this close, or it has run this long.
+HEALTH_ARCHIVE_MARGIN_SECONDS = env_int("HEALTH_ARCHIVE_MARGIN_SECONDS", 300, minimum=0)
+HEALTH_ARCHIVE_OVERDUE_SECONDS = env_int("HEALTH_ARCHIVE_OVERDUE_SECONDS", 1800, minimum=60)
 
 # --- What users may ask for -------------------------------------------------------------
 MAX_INPUT_IMAGE_BYTES = env_int("MAX_INPUT_IMAGE_BYTES", 10 * 1024 * 1024, minimum=1024)
@@ -353,6 +374,8 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Load balancers probe over plain HTTP; the answer holds nothing private.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

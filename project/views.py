@@ -1,11 +1,24 @@
 from __future__ import annotations
 
-from django.db import connection
+import sys
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.log import log_response
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
-from project.api_errors import error_response
+from project.api_errors import (
+    DATABASE_ERRORS,
+    DATABASE_RETRY_AFTER_SECONDS,
+    NO_STORE,
+    SERVICE_UNAVAILABLE_MESSAGE,
+    error_response,
+    log_database_unavailable,
+)
+from videos import health
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -19,10 +32,44 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    """For load balancers and monitoring: open to anyone, so it says what is wrong but nothing about users."""
+    report = health.run_checks()
+    response = JsonResponse(report.as_dict(), status=200 if report.healthy else 503)
+    if not report.healthy:
+        # A load balancer asks every few seconds: one warning line per probe, not an error.
+        log_response(
+            "Unhealthy: %s",
+            ", ".join(report.failing),
+            response=response,
+            request=request,
+            logger=health.logger,
+            level="warning",
+        )
+    return response
+
+
+def database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+    """503 while the database cannot be reached; the next request after it is back succeeds.
+
+    The page is rendered without the request, so no context processor looks up the user or
+    the session (both live in the database)."""
+    if _wants_json(request):
+        response: HttpResponse = error_response(
+            503,
+            SERVICE_UNAVAILABLE_MESSAGE,
+            type="server_error",
+            code="service_unavailable",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+    else:
+        page = render_to_string("errors/503.html", {"site_name": settings.SITE_NAME})
+        response = HttpResponse(page, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        response["Cache-Control"] = NO_STORE
+    log_database_unavailable(request, response, error)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -44,6 +91,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception. A database error raised outside a view
+    # (in a middleware, which DatabaseUnavailableMiddleware cannot see) still answers 503.
+    error = sys.exc_info()[1]
+    if isinstance(error, DATABASE_ERRORS):
+        return database_unavailable(request, error)
     if _wants_json(request):
         return error_response(
             500, "The server had an error. Try again later.", type="server_error", code="server_error"
