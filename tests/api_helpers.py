@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from django.utils import timezone
 from emulator_fixtures import image_bytes
@@ -23,7 +24,7 @@ def make_video(owner, state: str = "ready", **fields) -> Video:
         "size": "1280x720",
         "seconds": 4,
         "state": state,
-        "provider_job_id": "video_" + "ab" * 24,
+        "provider_job_id": "video_" + secrets.token_hex(24),  # one job never belongs to two videos
     }
     if state == "ready":
         values.update(progress=100, archived_at=now, finished_at=now, provider_completed_at=now)

@@ -118,8 +118,10 @@ def test_archiving_twice_stores_once(providers, media_root):
     alice = make_user("alice")
     video = drive(new_video(alice, providers["emulator-openai"]))
     assert archive.archive_video(video.pk) == "busy"  # ready: nothing to claim
-    services.video_requeue(video=video)
-    assert archive.archive_video(video.pk) == "ready"
+    assert services.video_requeue(video=video) == "rearchive"  # a fresh copy, made beside the stored one
+    assert archive.rearchive_video(video.pk) == "replaced"
+    video.refresh_from_db()
+    assert video.state == "ready"
     assert VideoAsset.objects.filter(video=video).count() == 3
     assert len([f for f in stored_files(media_root) if "/0/" in f]) == 3
 

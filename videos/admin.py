@@ -4,8 +4,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 
-from videos import pipeline, services
-from videos.models import Heartbeat, Provider, ProviderState, Video, VideoAsset
+from videos import archive, pipeline, services
+from videos.models import Heartbeat, Provider, ProviderState, Video, VideoAsset, VideoState
 
 
 class ProviderForm(forms.ModelForm):
@@ -41,6 +41,16 @@ class ProviderForm(forms.ModelForm):
             if isinstance(field, models.URLField):
                 kwargs["assume_scheme"] = "https"
             return field.formfield(**kwargs)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # The stored key goes wherever base_url points: whoever moves it must know the key.
+        if self.instance.pk and "base_url" in self.changed_data and not cleaned.get("new_api_key"):
+            self.add_error(
+                "new_api_key",
+                "Enter the API key again to change the base URL: the stored key is never sent to a new address.",
+            )
+        return cleaned
 
     def save(self, commit: bool = True) -> Provider:
         provider = super().save(commit=False)
@@ -138,13 +148,28 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.action(description="Poll again now, or archive again", permissions=["change"])
     def repoll_or_rearchive(self, request, queryset) -> None:
-        done = {"poll": 0, "archive": 0, "none": 0}
-        for video in queryset:
+        done = {"poll": 0, "archive": 0, "rearchive": 0, "none": 0}
+        kept: list[str] = []
+        for video in queryset.select_related("provider"):
+            if video.state == VideoState.READY:
+                # A ready video stays served; a fresh copy is only tried while the provider has it.
+                reason = archive.provider_still_holds(video)
+                if reason is not None:
+                    kept.append(f"{video.pk} ({reason})")
+                    continue
             done[services.video_requeue(video=video)] += 1
         self.message_user(
             request,
-            f"Polling {done['poll']}, archiving {done['archive']}; {done['none']} left as they are (finished without results or not yet submitted).",
+            f"Polling {done['poll']}, archiving {done['archive']}, making a fresh copy of {done['rearchive']} "
+            f"ready video(s) (each stays served until its new copy is complete); {done['none']} left as they "
+            "are (finished without results or not yet submitted).",
         )
+        if kept:
+            self.message_user(
+                request,
+                "Nothing changed for these ready videos, whose stored copy stays as it is: " + "; ".join(kept) + ".",
+                messages.WARNING,
+            )
 
     @admin.action(description="Cancel (stops the job at the provider)", permissions=["change"])
     def cancel(self, request, queryset) -> None:

@@ -93,6 +93,53 @@ def archive_video(video_id: str) -> str:
     return "stale"
 
 
+def rearchive_video(video_id: str) -> str:
+    """Staff asked for a fresh copy of a ready video. It stays ready and served throughout:
+    each asset is downloaded whole beside the stored one, which it then replaces in one
+    step; any failure (the provider forgot the job, an outage, a lost lease) leaves the
+    stored copy exactly as it was."""
+    token = services.video_claim(video_id, states=(VideoState.READY,))
+    if token is None:
+        return "busy"
+    video = Video.objects.select_related("provider", "owner").get(pk=video_id)
+    revision = timezone.now().strftime("%Y%m%d%H%M%S")
+    outcome = "replaced"
+    try:
+        with adapter_for(video.provider) as adapter:
+            _wait_for_budget(video, token)
+            assets = adapter.retrieve(video.provider_job_id).assets()
+            if not assets:
+                raise ProviderError("the provider lists no files for this job", permanent=True, code="no_assets")
+            for asset in assets:
+                _archive_asset(adapter, video, token, asset, revision=revision)
+    except (BudgetWait, LeaseLost, ProviderError) as error:
+        logger.warning("video %s: fresh copy not made, the stored one is kept: %s", video_id, error)
+        outcome = "kept"
+    except Exception:
+        logger.exception("video %s: fresh copy not made, the stored one is kept", video_id)
+        outcome = "kept"
+    finally:
+        services.video_lease_release(video.pk, token)
+    return outcome
+
+
+def provider_still_holds(video: Video) -> str | None:
+    """Whether a fresh copy of a finished video can be made: None if the provider still
+    offers its files, else why not (said to the operator before anything changes)."""
+    if video.provider_expires_at and video.provider_expires_at <= timezone.now():
+        return "the provider's retention has ended"
+    try:
+        with adapter_for(video.provider) as adapter:
+            status = adapter.retrieve(video.provider_job_id)
+    except ProviderError as error:
+        if error.status_code == 404:
+            return "the provider no longer knows the job"
+        return f"the provider could not be asked ({error.message})"
+    if not status.assets():
+        return "the provider holds no files for it"
+    return None
+
+
 def _archive_failed(video: Video, token: str, error: ProviderError) -> str:
     now = timezone.now()
     past_deadline = video.provider_expires_at is None or video.provider_expires_at <= now + timedelta(seconds=60)
@@ -137,7 +184,8 @@ def _wait_for_budget(video: Video, token: str, *, max_wait: float = 30.0) -> Non
         _sleep_holding(video, token, wait)
 
 
-def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: AssetRef) -> None:
+def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: AssetRef, *, revision: str = "") -> None:
+    """Download one asset and publish it; with `revision`, as a copy that replaces the stored one."""
     writer: storage.ArchiveWriter | None = None
     validator: str | None = None
     expected: int | None = None
@@ -155,7 +203,12 @@ def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: Asse
                         writer, checked = None, False
                     if writer is None:
                         key = storage.asset_key(
-                            video.owner_id, video.pk, asset.variant_index, asset.kind, stream.content_type
+                            video.owner_id,
+                            video.pk,
+                            asset.variant_index,
+                            asset.kind,
+                            stream.content_type,
+                            revision=revision,
                         )
                         content_type = storage.stored_content_type(asset.kind, key, stream.content_type)
                         writer = storage.open_writer(key, content_type)
@@ -197,6 +250,10 @@ def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: Asse
         if not services.video_lease_extend(video.pk, token):
             raise LeaseLost
         writer.commit()
+        previous = video.assets.filter(variant=asset.variant_index, kind=asset.kind).values_list(
+            "storage_key", flat=True
+        )
+        replaced = previous.first() or ""
         recorded = services.video_asset_record(
             video,
             token,
@@ -208,8 +265,12 @@ def _archive_asset(adapter: VideoProvider, video: Video, token: str, asset: Asse
             sha256=writer.sha256,
         )
         if not recorded:
+            if revision:
+                storage.delete_key(writer.key)  # a replacement nobody will point at
             raise LeaseLost
         throttle.provider_record_success(video.provider)
+        if replaced and replaced != writer.key:
+            storage.delete_key(replaced)  # the row points at the new copy already
         writer = None
     finally:
         if writer is not None:

@@ -242,6 +242,14 @@ class Video(models.Model):
             models.Index(fields=["state", "provider_expires_at"], name="video_state_deadline"),
             models.Index(fields=["provider", "state"], name="video_provider_state"),
         ]
+        constraints = [
+            # One provider job is never held by two videos (a lost create is never adopted by another).
+            models.UniqueConstraint(
+                fields=["provider", "provider_job_id"],
+                condition=~models.Q(provider_job_id=""),
+                name="video_provider_job_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.id

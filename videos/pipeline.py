@@ -8,24 +8,32 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import Min, Q
 from django.utils import timezone
 
 from videos import services, storage, throttle
 from videos.models import Heartbeat, Provider, Video, VideoState
-from videos.providers.base import ProviderError, SubmissionSpec, VideoProvider
+from videos.providers.base import JobStatus, ProviderError, SubmissionSpec, VideoProvider
 from videos.providers.registry import build_provider
 
 logger = logging.getLogger("videos.pipeline")
 
 RECONCILE_ATTEMPTS = 4  # list look-ups for a lost create before giving up on it
-RECONCILE_DELAY = 15.0
+SUBMIT_UNKNOWN_MESSAGE = (
+    "The provider did not answer the request and does not list it. It was not sent "
+    "again, so it cannot have been billed twice. Please try again."
+)
 
 
 def worker_name() -> str:
@@ -48,11 +56,44 @@ def _record_provider_error(provider: Provider, error: ProviderError) -> None:
 
 
 def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
-    """Wait before a video's next try: doubling from 2 s to 30 s, never below retry-after.
+    """Wait before a video's next try: doubling from 2 s to 30 s, never below retry-after,
+    plus up to a quarter more at random, so that the videos a 429 or an outage held back
+    together do not all come back in the same second.
 
     Short, because the provider as a whole is protected by its shared retry-after block and
     circuit breaker; this only spreads one video's tries."""
-    return max(retry_after or 0.0, min(30.0, 2.0 * 2 ** max(0, retries)))
+    base = max(retry_after or 0.0, min(30.0, 2.0 * 2 ** max(0, retries)))
+    return base * (1.0 + random.random() / 4)
+
+
+@contextmanager
+def lease_kept(video_id: str, token: str) -> Iterator[None]:
+    """Renew the video's lease from a side thread while a call that may outlast it runs
+    (a create the provider holds for minutes), so no other worker can take the video.
+
+    The thread first waits a third of the lease, so quick calls never touch the database
+    from it; it stops when the block ends, and closes its own database connection."""
+    stop = threading.Event()
+    interval = max(0.5, settings.PIPELINE_LEASE_SECONDS / 3)
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                if not services.video_lease_extend(video_id, token):
+                    logger.warning("video %s: lease lost while a provider call was in flight", video_id)
+                    return
+        except Exception:
+            logger.exception("video %s: could not renew the lease", video_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"lease-{video_id[-8:]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 # --- submitting ---------------------------------------------------------------------------
@@ -128,13 +169,15 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
             video.pk, code="remix_source_gone", message="The video to remix no longer exists.", token=token
         )
         return True
-    services.video_mark_submit_started(video.pk, token)
+    if not services.video_mark_submit_started(video.pk, token):
+        return True  # the lease was lost before anything was sent: another worker has it
     try:
-        status = adapter.remix(spec.remix_of, spec.prompt) if spec.remix_of else adapter.create(spec)
+        with lease_kept(video.pk, token):
+            status = adapter.remix(spec.remix_of, spec.prompt) if spec.remix_of else adapter.create(spec)
     except ProviderError as error:
         if error.outcome_unknown:
             logger.warning("video %s: create sent but its answer was lost; reconciling", video.pk)
-            services.video_mark_submit_unknown(video.pk, token, retry_in=RECONCILE_DELAY)
+            services.video_mark_submit_unknown(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS)
             return True
         if error.permanent and spec.remix_of and error.status_code == 404:
             # Providers remix only what they still hold, and they delete results after hours.
@@ -149,28 +192,58 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
             services.video_fail(video.pk, code=error.code or "provider_rejected", message=error.message, token=token)
             return True
         _record_provider_error(provider, error)
-        services.video_lease_release(
-            video.pk, token, retry_in=backoff_seconds(video.retries, error.retry_after), failed=True
-        )
+        services.video_submit_refused(video.pk, token, retry_in=backoff_seconds(video.retries, error.retry_after))
         return False
     throttle.provider_record_success(provider)
-    services.video_mark_submitted(video.pk, token, status)
+    if not services.video_mark_submitted(video.pk, token, status):
+        _job_not_recorded(adapter, video.pk, status.job_id)
     return True
 
 
+def _job_not_recorded(adapter: VideoProvider, video_id: str, job_id: str) -> None:
+    """A created job no video can take (the video was deleted meanwhile): cancel it upstream,
+    so it is not billed for nothing."""
+    video = Video.objects.filter(pk=video_id).first()
+    if video is not None and video.provider_job_id == job_id:
+        return
+    if video is None or video.deleted_at is not None:
+        logger.warning("video %s: deleted while its create was in flight; cancelling job %s", video_id, job_id)
+        try:
+            adapter.delete(job_id)
+        except ProviderError as error:
+            logger.error("video %s: job %s could not be cancelled: %s", video_id, job_id, error.message)
+        return
+    logger.error("video %s: job %s was created but could not be recorded (state %s)", video_id, job_id, video.state)
+
+
 def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
-    """Creates whose answer was lost: adopt the job the provider holds, or fail clearly."""
+    """Creates that were sent but whose answer was never recorded (lost on the wire, or the
+    worker died or lost its lease meanwhile): adopt the job the provider holds, or fail clearly.
+
+    A job is adopted only when it is the one match not held by another video, and no other
+    video sent the same request without learning its job: it could be theirs. Protocols
+    offer no tag that ties a job to the video that asked for it, so anything less certain
+    fails with `submit_outcome_unknown` rather than hand one user another user's video."""
     now = timezone.now()
-    due = Video.objects.filter(
-        provider=provider, state=VideoState.PENDING, submit_outcome_unknown=True, deleted_at__isnull=True
-    ).filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+    due = (
+        Video.objects.filter(provider=provider, state=VideoState.PENDING, deleted_at__isnull=True)
+        .filter(Q(submit_outcome_unknown=True) | Q(submit_started_at__isnull=False))
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+    )
     for video in due.select_related("provider", "remix_source")[:20]:
         token = services.video_claim(video.pk, states=(VideoState.PENDING,))
         if token is None:
-            continue
+            continue  # its create is still in flight (the submitter renews the lease), or it is taken
         video.refresh_from_db()
+        if video.provider_job_id:
+            services.video_lease_release(video.pk, token)
+            continue
+        if not video.submit_outcome_unknown:
+            logger.warning("video %s: its create was sent by a worker that stopped; reconciling", video.pk)
+            services.video_note_submit_unknown(video.pk, token)
+            video.retries = 0
         if throttle.throttle_acquire(provider) > 0:
-            services.video_lease_release(video.pk, token, retry_in=RECONCILE_DELAY)
+            services.video_lease_release(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS)
             return
         try:
             found = adapter.find_created(submission_spec(video), since=video.submit_started_at or video.created_at)
@@ -181,24 +254,29 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
             )
             continue
         throttle.provider_record_success(provider)
-        if found:
-            if len(found) > 1:
-                logger.error(
-                    "video %s: provider holds %d jobs for one create; adopting the oldest", video.pk, len(found)
-                )
-            services.video_mark_submitted(video.pk, token, found[-1])
-        elif video.retries >= RECONCILE_ATTEMPTS:
-            services.video_fail(
-                video.pk,
-                code="submit_outcome_unknown",
-                message=(
-                    "The provider did not answer the request and does not list it. It was not sent "
-                    "again, so it cannot have been billed twice. Please try again."
-                ),
-                token=token,
-            )
-        else:
-            services.video_lease_release(video.pk, token, retry_in=RECONCILE_DELAY, failed=True)
+        _settle_reconciliation(video, token, found)
+
+
+def _settle_reconciliation(video: Video, token: str, found: list[JobStatus]) -> None:
+    held = services.video_jobs_held(video.provider, [job.job_id for job in found], besides=video.pk)
+    free = [job for job in found if job.job_id not in held]
+    rivals = services.videos_unresolved_alike(video).exists()
+    if len(free) == 1 and not rivals:
+        if services.video_mark_submitted(video.pk, token, free[0]):
+            logger.info("video %s: adopted provider job %s after a lost answer", video.pk, free[0].job_id)
+            return
+    elif free:
+        logger.warning(
+            "video %s: %d unclaimed provider jobs match and %s; adopting none",
+            video.pk,
+            len(free),
+            "another video sent the same request" if rivals else "none is certain",
+        )
+    elif video.retries < RECONCILE_ATTEMPTS:
+        # Not listed yet: a create held up in flight may still arrive.
+        services.video_lease_release(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS, failed=True)
+        return
+    services.video_fail(video.pk, code="submit_outcome_unknown", message=SUBMIT_UNKNOWN_MESSAGE, token=token)
 
 
 # --- polling ------------------------------------------------------------------------------
@@ -221,7 +299,13 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
     if wait > 0:
         return 0
     since = min((v.submitted_at or v.created_at) for v in due)
-    result = adapter.poll_many([v.provider_job_id for v in due], since=since)
+    try:
+        result = adapter.poll_many([v.provider_job_id for v in due], since=since)
+    except ProviderError as error:  # the list call itself failed: every due video waits, spread out
+        _record_provider_error(provider, error)
+        for video in due:
+            services.video_poll_later(video.pk, seconds=backoff_seconds(video.poll_count + 1, error.retry_after))
+        return 0
     throttle.throttle_debit(provider, max(0, result.calls - 1))
     for video in due:
         status = result.get(video.provider_job_id)
@@ -340,7 +424,8 @@ def sweep() -> dict[str, int]:
         "expired": 0,
         "resumed": resume_stalled_archives(),
     }
-    # At the provider, past the deadline and not archiving: the results are gone.
+    # At the provider, past the deadline and not archiving: the results are gone. Each update
+    # re-checks state, lease and deadline, which may have moved since the ids were read.
     for video_id in Video.objects.filter(state__in=services.AT_PROVIDER, provider_expires_at__lt=now).values_list(
         "pk", flat=True
     ):

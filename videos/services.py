@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Value, When
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -189,8 +189,13 @@ def video_claim_next_submission(provider: Provider) -> tuple[Video, str] | None:
         if busy.count() >= provider.max_concurrent_jobs:
             return None
         candidates = list(
+            # A video whose create was ever sent is never sent again: it goes to reconciliation.
             Video.objects.filter(
-                provider=provider, state=VideoState.PENDING, deleted_at__isnull=True, submit_outcome_unknown=False
+                provider=provider,
+                state=VideoState.PENDING,
+                deleted_at__isnull=True,
+                submit_outcome_unknown=False,
+                submit_started_at__isnull=True,
             )
             .filter(_lease_free(now))
             .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
@@ -211,33 +216,76 @@ def video_claim_next_submission(provider: Provider) -> tuple[Video, str] | None:
 # --- submitting ---------------------------------------------------------------------------
 
 
-def video_mark_submit_started(video_id: str, token: str) -> None:
-    Video.objects.filter(pk=video_id, lease_owner=token).update(submit_started_at=timezone.now())
+def video_mark_submit_started(video_id: str, token: str) -> bool:
+    """Note that the create is about to be sent. From here on the video is never sent again:
+    if no answer is recorded (a crash, a lost lease, a lost answer) it is reconciled instead.
+    False when the lease was lost before sending, so nothing must be sent."""
+    return (
+        Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING, deleted_at__isnull=True).update(
+            submit_started_at=timezone.now()
+        )
+        == 1
+    )
+
+
+def video_submit_refused(video_id: str, token: str, *, retry_in: float) -> bool:
+    """The provider answered the create with a transient refusal (429, 503...): nothing was
+    accepted, so the video may be sent again later."""
+    return (
+        Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
+            submit_started_at=None,
+            retries=F("retries") + 1,
+            next_poll_at=timezone.now() + timedelta(seconds=retry_in),
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        == 1
+    )
 
 
 def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
+    """Record the provider's job. A video holds at most one job and a job belongs to at most
+    one video (a unique constraint backs this up).
+
+    The answer to a create is the truth even when the submitter's lease was lost meanwhile
+    (a database hiccup): the video was sent once and holds no job yet, so recording it here
+    is the only way not to lose a billed job. False when not recorded.
+    """
     now = timezone.now()
-    expires_at = status.expires_at
     provider = Provider.objects.filter(videos__pk=video_id).first()
-    if expires_at is None and provider is not None and provider.kind == ProviderKind.AZURE_SORA:
+    if provider is None:
+        return False
+    if video_jobs_held(provider, [status.job_id], besides=video_id):
+        logger.error("video %s: job %s already belongs to another video; not recorded", video_id, status.job_id)
+        return False
+    expires_at = status.expires_at
+    if expires_at is None and provider.kind == ProviderKind.AZURE_SORA:
         # Azure deletes results a fixed time after creation: the archive deadline is known now.
         expires_at = (status.created_at or now) + provider.retention
-    changed = Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
-        state=VideoState.GENERATING if status.state == "generating" else VideoState.SUBMITTED,
-        provider_job_id=status.job_id,
-        provider_status=status.raw_status[:40],
-        provider_generation_ids=list(status.generation_ids),
-        submitted_at=now,
-        submit_outcome_unknown=False,
-        attempts=0,
-        retries=0,
-        poll_count=0,
-        progress=min(status.progress or 0, 99),
-        provider_expires_at=expires_at,
-        next_poll_at=now + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS),
-        lease_owner="",
-        lease_expires_at=None,
-    )
+    try:
+        changed = (
+            Video.objects.filter(pk=video_id, state=VideoState.PENDING, provider_job_id="")
+            .filter(Q(lease_owner=token) | Q(submit_started_at__isnull=False))
+            .update(
+                state=VideoState.GENERATING if status.state == "generating" else VideoState.SUBMITTED,
+                provider_job_id=status.job_id,
+                provider_status=status.raw_status[:40],
+                provider_generation_ids=list(status.generation_ids),
+                submitted_at=now,
+                submit_outcome_unknown=False,
+                attempts=0,
+                retries=0,
+                poll_count=0,
+                progress=min(status.progress or 0, 99),
+                provider_expires_at=expires_at,
+                next_poll_at=now + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS),
+                lease_owner="",
+                lease_expires_at=None,
+            )
+        )
+    except IntegrityError:  # another video recorded the same job in the same instant
+        logger.error("video %s: job %s already belongs to another video; not recorded", video_id, status.job_id)
+        return False
     return changed == 1
 
 
@@ -253,6 +301,40 @@ def video_mark_submit_unknown(video_id: str, token: str, *, retry_in: float) -> 
         )
         == 1
     )
+
+
+def video_note_submit_unknown(video_id: str, token: str) -> bool:
+    """A create that was sent by a worker that died (or lost its lease) before recording the
+    answer: from now on it is reconciled like a lost answer. The lease stays with the caller."""
+    return (
+        Video.objects.filter(
+            pk=video_id, lease_owner=token, state=VideoState.PENDING, submit_outcome_unknown=False
+        ).update(submit_outcome_unknown=True, retries=0)
+        == 1
+    )
+
+
+def videos_unresolved_alike(video: Video) -> QuerySet[Video]:
+    """Other videos whose create was sent to the same provider account with the same request
+    and whose job is not known: a provider job matching `video` could be theirs as well."""
+    return Video.objects.filter(
+        provider__base_url=video.provider.base_url,
+        state=VideoState.PENDING,
+        provider_job_id="",
+        submit_started_at__isnull=False,
+        prompt=video.prompt,
+        model=video.model,
+        size=video.size,
+        seconds=video.seconds,
+        remix_source_id=video.remix_source_id,
+    ).exclude(pk=video.pk)
+
+
+def video_jobs_held(provider: Provider, job_ids: list[str], *, besides: str) -> set[str]:
+    """Which of these jobs already belong to a video other than `besides`, on any provider
+    entry that reaches the same account (two entries may share a base URL)."""
+    held = Video.objects.filter(provider__base_url=provider.base_url, provider_job_id__in=job_ids).exclude(pk=besides)
+    return set(held.values_list("provider_job_id", flat=True))
 
 
 # --- polling ------------------------------------------------------------------------------
@@ -348,11 +430,19 @@ def video_note_expiry(video_id: str, expires_at: datetime) -> None:
 def video_asset_record(
     video: Video, token: str, *, variant: int, kind: str, key: str, content_type: str, size: int, sha256: str
 ) -> bool:
-    """Record a published object, only while this worker still holds the lease and the video lives."""
+    """Record a published object, only while this worker still holds the lease and the video lives.
+
+    A ready video's assets are replaced the same way (a fresh copy asked for by staff): the
+    row then points at the new object, complete, in one step."""
     with transaction.atomic():
         locked = (
             Video.objects.select_for_update()
-            .filter(pk=video.pk, lease_owner=token, state=VideoState.ARCHIVING, deleted_at__isnull=True)
+            .filter(
+                pk=video.pk,
+                lease_owner=token,
+                state__in=(VideoState.ARCHIVING, VideoState.READY),
+                deleted_at__isnull=True,
+            )
             .first()
         )
         if locked is None:
@@ -411,15 +501,20 @@ EXPIRED_MESSAGE = "The provider deleted the results before they could be stored.
 
 
 def video_mark_expired(video_id: str, *, token: str | None = None) -> bool:
+    now = timezone.now()
     query = Video.objects.filter(pk=video_id, state__in=(*AT_PROVIDER, VideoState.ARCHIVING))
-    # With a token: the archive that found the results gone. Without: the sweeper, which
-    # leaves a video alone while an archive still holds it.
-    query = query.filter(lease_owner=token) if token is not None else query.filter(_lease_free(timezone.now()))
+    # With a token: the archive that found the results gone. Without: the sweeper or a poll,
+    # which act only on what is still true in this same statement: no archive holds the video
+    # and its deadline has passed (a poll may have moved it since the caller looked).
+    if token is not None:
+        query = query.filter(lease_owner=token)
+    else:
+        query = query.filter(_lease_free(now)).filter(provider_expires_at__lte=now)
     changed = query.update(
         state=VideoState.EXPIRED,
         error_code="video_expired",
         error_message=EXPIRED_MESSAGE,
-        finished_at=timezone.now(),
+        finished_at=now,
         next_poll_at=None,
         lease_owner="",
         lease_expires_at=None,
@@ -474,14 +569,18 @@ def video_cancel(*, video: Video, message: str = "Cancelled by an administrator.
 
 
 def video_requeue(*, video: Video) -> str:
-    """Admin: poll again now, or archive again if the provider had finished."""
+    """Admin: poll again now, or archive again if the provider had finished.
+
+    A ready video is never moved back: its fresh copy is made beside the stored one (see
+    archive.rearchive_video), and the caller checks first that the provider still holds it."""
     now = timezone.now()
     if video.state in AT_PROVIDER:
         Video.objects.filter(pk=video.pk, state__in=AT_PROVIDER).update(next_poll_at=now, priority=10)
         return "poll"
-    if video.state == VideoState.ARCHIVING or (
-        video.state in (VideoState.READY, VideoState.FAILED) and video.provider_completed_at
-    ):
+    if video.state == VideoState.READY:
+        _enqueue("videos.tasks.rearchive_video", video.pk)
+        return "rearchive"
+    if video.state == VideoState.ARCHIVING or (video.state == VideoState.FAILED and video.provider_completed_at):
         changed = Video.objects.filter(pk=video.pk, state=video.state).update(
             state=VideoState.ARCHIVING, lease_owner="", lease_expires_at=None, attempts=0, retries=0, next_poll_at=now
         )

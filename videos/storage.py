@@ -38,9 +38,11 @@ def video_prefix(owner_id: int, video_id: str) -> str:
     return f"videos/{owner_id}/{video_id}/"
 
 
-def asset_key(owner_id: int, video_id: str, variant: int, kind: str, content_type: str) -> str:
+def asset_key(owner_id: int, video_id: str, variant: int, kind: str, content_type: str, *, revision: str = "") -> str:
+    """`revision` names a replacement copy, written beside the one it replaces."""
     extension = EXTENSIONS.get(content_type) or DEFAULT_EXTENSION[kind]
-    return f"{video_prefix(owner_id, video_id)}{variant}/{kind}.{extension}"
+    name = f"{kind}-{revision}" if revision else kind
+    return f"{video_prefix(owner_id, video_id)}{variant}/{name}.{extension}"
 
 
 def input_image_key(owner_id: int, video_id: str, content_type: str) -> str:
@@ -178,6 +180,13 @@ def save_bytes(key: str, data: bytes, content_type: str) -> None:
     except BaseException:
         writer.abort()
         raise
+
+
+def delete_key(key: str) -> None:
+    """Delete one object of a video's folder (a copy that was replaced)."""
+    if not key.startswith("videos/"):
+        raise ValueError(f"refusing to delete outside the videos folder: {key!r}")
+    default_storage.delete(key)
 
 
 def object_size(key: str) -> int | None:

@@ -37,6 +37,10 @@ def archive_video(video_id: str) -> str:
     return archive.archive_video(video_id)
 
 
+def rearchive_video(video_id: str) -> str:
+    return archive.rearchive_video(video_id)
+
+
 def sweep() -> dict:
     return pipeline.sweep()
 
