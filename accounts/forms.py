@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from datetime import timedelta
 
 from django import forms
-from django.contrib.auth.forms import SetPasswordForm, UserCreationForm
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm, UserCreationForm
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.ratelimit import parse_rate, rate_hit
 from accounts.services import user_password_reset
+
+logger = logging.getLogger(__name__)
 
 
 class SignupForm(UserCreationForm):
@@ -24,8 +30,20 @@ class SignupForm(UserCreationForm):
         return email
 
 
+class LimitedPasswordResetForm(PasswordResetForm):
+    """Sends at most PASSWORD_RESET_RATE_PER_ACCOUNT e-mails to one account; the page never tells."""
+
+    def get_users(self, email: str) -> Iterator[User]:
+        rate = parse_rate(settings.PASSWORD_RESET_RATE_PER_ACCOUNT, setting="PASSWORD_RESET_RATE_PER_ACCOUNT")
+        for user in super().get_users(email):
+            if rate_hit(f"password-reset:user:{user.pk}", rate).allowed:
+                yield user
+            else:
+                logger.warning("Password-reset e-mail to user %s not sent: the per-account limit is reached.", user.pk)
+
+
 class ResetPasswordForm(SetPasswordForm):
-    """The last step of a password reset: it also revokes every API token of the account."""
+    """The last step of a password reset: it also revokes every API token and download link of the account."""
 
     def save(self, commit: bool = True) -> User:
         user_password_reset(user=self.user, new_password=self.cleaned_data["new_password1"])

@@ -5,12 +5,15 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class User(AbstractUser):
     """The platform's user. Custom from the first migration so fields can be added later."""
 
     email = models.EmailField("email address", blank=True)
+    # Bumped by "revoke all tokens": every download link handed out before stops working.
+    links_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -19,6 +22,14 @@ class User(AbstractUser):
                 Lower("email"), condition=~models.Q(email=""), name="accounts_user_email_unique_ci"
             ),
         ]
+
+    def download_links_stamp(self) -> str:
+        """Signed into every download link; it changes with the password and with links_epoch.
+
+        An HMAC rather than the hash itself, so a link never carries anything about the password.
+        """
+        value = f"{self.password}:{self.links_epoch}"
+        return salted_hmac("accounts.User.download_links", value, algorithm="sha256").hexdigest()[:16]
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
@@ -67,3 +78,18 @@ class ApiToken(models.Model):
         if self.is_expired:
             return "expired"
         return "active"
+
+
+class RateCounter(models.Model):
+    """One fixed window of a rate limit: `key` names who and which window, `hits` how many so far.
+
+    Counted with a single INSERT ... ON CONFLICT DO UPDATE (accounts/ratelimit.py), which is atomic
+    in SQLite and PostgreSQL, so several processes never lose a hit.
+    """
+
+    key = models.CharField(max_length=200, primary_key=True)
+    hits = models.PositiveIntegerField(default=0)
+    window_ends = models.BigIntegerField(db_index=True, help_text="Unix time at which the window is over.")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits}"

@@ -1,4 +1,4 @@
-"""Writes to accounts: creating and revoking API tokens."""
+"""Writes to accounts: creating and revoking API tokens, resetting passwords."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
@@ -23,6 +24,10 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+class TokenCapReached(ValueError):
+    """The account holds API_TOKENS_PER_USER live tokens already."""
+
+
 @dataclass(frozen=True)
 class CreatedToken:
     token: ApiToken
@@ -30,15 +35,25 @@ class CreatedToken:
 
 
 def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> CreatedToken:
+    """A new token; TokenCapReached when the account already holds API_TOKENS_PER_USER live ones."""
     name = name.strip()
     if not name:
         raise ValueError("A token needs a name.")
     if expires_at is not None and expires_at <= timezone.now():
         raise ValueError("The expiry date must be in the future.")
     raw = settings.API_TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_SECRET_BYTES)
-    token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=raw[:PREFIX_LENGTH], token_hash=hash_token(raw), expires_at=expires_at
-    )
+    with transaction.atomic():
+        # The account's row is locked while counting, so two creates at once cannot both pass the cap.
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        cap = settings.API_TOKENS_PER_USER
+        if ApiToken.objects.active().filter(user=user).count() >= cap:
+            raise TokenCapReached(
+                f"This account already has {cap} active API tokens, the most it may have. "
+                "Revoke a token you no longer use, then create the new one."
+            )
+        token = ApiToken.objects.create(
+            user=user, name=name[:100], prefix=raw[:PREFIX_LENGTH], token_hash=hash_token(raw), expires_at=expires_at
+        )
     return CreatedToken(token=token, raw=raw)
 
 
@@ -48,8 +63,13 @@ def api_token_revoke(*, user: User, token_id: int) -> bool:
     return changed == 1
 
 
+@transaction.atomic
 def api_tokens_revoke_all(*, user: User) -> int:
-    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    """Revoke every token of the account and end every download link handed out for its videos."""
+    count = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    User.objects.filter(pk=user.pk).update(links_epoch=F("links_epoch") + 1)
+    user.refresh_from_db(fields=["links_epoch"])
+    return count
 
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
@@ -72,7 +92,7 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
 
 @transaction.atomic
 def user_password_reset(*, user: User, new_password: str) -> None:
-    """Set a password through the reset flow: every API token of the account stops working."""
+    """Set a password through the reset flow: every API token and download link of the account stops working."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
     api_tokens_revoke_all(user=user)

@@ -22,4 +22,5 @@ urlpatterns = [
     path("usage/", views.usage, name="usage"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("tokens/revoke-all/", views.tokens_revoke_all, name="tokens_revoke_all"),
 ]

@@ -1,21 +1,27 @@
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import ResetPasswordForm, SignupForm, TokenCreateForm
-from accounts.services import api_token_create, api_token_revoke
+from accounts.forms import LimitedPasswordResetForm, ResetPasswordForm, SignupForm, TokenCreateForm
+from accounts.models import ApiToken
+from accounts.ratelimit import client_address, parse_rate, rate_hit
+from accounts.services import TokenCapReached, api_token_create, api_token_revoke, api_tokens_revoke_all
 from videos.limits import usage_for
 from videos.models import Video, VideoAsset
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -53,10 +59,25 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Reset e-mails are limited per client address here and per account in the form.
+
+    Over a limit the page answers exactly as when the e-mail goes out, so it never tells whether
+    an account uses the address; the e-mail is simply not sent.
+    """
+
     template_name = "accounts/password_reset.html"
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+    form_class = LimitedPasswordResetForm
+
+    def form_valid(self, form):
+        rate = parse_rate(settings.PASSWORD_RESET_RATE_PER_ADDRESS, setting="PASSWORD_RESET_RATE_PER_ADDRESS")
+        address = client_address(self.request)
+        if not rate_hit(f"password-reset:address:{address}", rate).allowed:
+            logger.warning("Password-reset e-mail not sent: the limit for address %s is reached.", address)
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -79,15 +100,23 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
-            created = api_token_create(user=request.user, name=form.cleaned_data["name"], expires_at=form.expires_at())
-            # The secret goes to the next page once through the session and is then forgotten.
-            request.session["new_token"] = {"id": created.token.pk, "raw": created.raw}
-            return redirect("accounts:tokens")
-        messages.error(request, "The token was not created: see the message below the field.")
+            try:
+                created = api_token_create(
+                    user=request.user, name=form.cleaned_data["name"], expires_at=form.expires_at()
+                )
+            except TokenCapReached as exc:
+                form.add_error(None, str(exc))
+            else:
+                # The secret goes to the next page once through the session and is then forgotten.
+                request.session["new_token"] = {"id": created.token.pk, "raw": created.raw}
+                return redirect("accounts:tokens")
+        messages.error(request, "The token was not created: see the message in the form.")
     new_token = request.session.pop("new_token", None)
     context = {
         "form": form,
         "tokens": request.user.api_tokens.all(),
+        "live_count": ApiToken.objects.active().filter(user=request.user).count(),
+        "token_cap": settings.API_TOKENS_PER_USER,
         "new_token": new_token,
         "api_base": request.build_absolute_uri("/v1"),
     }
@@ -101,6 +130,17 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         messages.success(request, "The token was revoked. Programs using it can no longer sign in.")
     else:
         messages.error(request, "No such active token.")
+    return redirect("accounts:tokens")
+
+
+@require_POST
+@login_required
+def tokens_revoke_all(request: HttpRequest) -> HttpResponse:
+    count = api_tokens_revoke_all(user=request.user)
+    messages.success(
+        request,
+        f"Revoked {count} token{'' if count == 1 else 's'}. Download links handed out before now no longer work.",
+    )
     return redirect("accounts:tokens")
 
 

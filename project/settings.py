@@ -152,6 +152,11 @@ SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", True)
 API_TOKEN_PREFIX = "vp_"  # noqa: S105 (a public prefix, not a secret)
 # last_used_at is written at most this often per token, so reads do not write on every call.
 API_TOKEN_LAST_USED_RESOLUTION = 60
+# Live (unrevoked, unexpired) tokens one account may hold; new tokens never add to the rate limit.
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20, minimum=1)
+# Password-reset e-mails sent per account and per client address (N/min, N/hour, N/day).
+PASSWORD_RESET_RATE_PER_ACCOUNT = env_str("PASSWORD_RESET_RATE_PER_ACCOUNT", "3/hour")
+PASSWORD_RESET_RATE_PER_ADDRESS = env_str("PASSWORD_RESET_RATE_PER_ADDRESS", "10/hour")
 
 # Brute-force protection: lock by account and, separately, by client address.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
@@ -300,6 +305,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 USER_MAX_ACTIVE_VIDEOS = env_int("USER_MAX_ACTIVE_VIDEOS", 5, minimum=1)
 USER_DAILY_SECONDS = env_int("USER_DAILY_SECONDS", 600, minimum=1)
+# Per account (all its tokens and its session together), or per client address without a token.
 API_RATE_LIMIT = env_str("API_RATE_LIMIT", "120/min")
 # Keep stored videos this many days after they are ready (0: until the user deletes them).
 VIDEO_RETENTION_DAYS = env_int("VIDEO_RETENTION_DAYS", 0, minimum=0)
@@ -334,7 +340,6 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_RATES": {"token": None},
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
@@ -355,9 +360,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-# Shared by every process on the host (file cache) or every host (Redis): API rate limits.
+# Rate-limit counters (accounts/ratelimit.py) use the "ratelimit" cache when there is one: Redis,
+# whose INCR is atomic across hosts. Without Redis they live in the database (an atomic upsert),
+# because the file cache's incr is a read then a write that concurrent processes can undo.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "ratelimit",
+        },
+    }
 else:
     CACHES = {
         "default": {

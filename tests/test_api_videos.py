@@ -474,13 +474,13 @@ def test_the_daily_budget_is_a_429_saying_when_it_resets(client, alice, alice_to
     assert 0 < int(response["Retry-After"]) <= 86400
 
 
-def test_the_token_rate_limit_says_which_limit(client, alice_token, settings):
+def test_the_account_rate_limit_says_which_limit(client, alice_token, settings):
     settings.API_RATE_LIMIT = "3/min"
     for _ in range(3):
         assert client.get("/v1/videos", **bearer(alice_token)).status_code == 200
     response = client.get("/v1/videos", **bearer(alice_token))
     error = envelope(response, 429, "rate_limit_exceeded")
-    assert "3 requests per minute for this API token" in error["message"]
+    assert "3 requests per minute for this account" in error["message"]
     assert int(response["Retry-After"]) > 0
 
 

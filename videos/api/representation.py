@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 
+from accounts.models import User
 from videos.models import Video, VideoState
 
 STATUS = {
@@ -65,11 +67,18 @@ def video_object(video: Video) -> dict:
 
 
 def download_token(video: Video, *, variant: str = "video", index: int = 0) -> str:
-    return signing.dumps({"v": video.pk, "k": variant, "i": index}, salt="videos.download", compress=True)
+    # "s" is the owner's stamp: it changes with the password and "revoke all tokens", ending the link.
+    claims = {"v": video.pk, "k": variant, "i": index, "s": video.owner.download_links_stamp()}
+    return signing.dumps(claims, salt="videos.download", compress=True)
 
 
 def read_download_token(token: str) -> dict:
     return signing.loads(token, salt="videos.download", max_age=settings.SIGNED_DOWNLOAD_TTL)
+
+
+def download_token_is_current(claims: dict, owner: User) -> bool:
+    """False for a link made before the owner's password changed or all tokens were revoked."""
+    return constant_time_compare(str(claims.get("s", "")), owner.download_links_stamp())
 
 
 def signed_download_url(request, video: Video, *, variant: str = "video", index: int = 0) -> str:

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.exceptions import Throttled
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,8 +24,14 @@ from videos import services, validation
 from videos.api import schema
 from videos.api.content import not_available, serve_asset
 from videos.api.idempotency import idempotent
-from videos.api.representation import POLL_AFTER_MS, query_object, read_download_token, video_object
-from videos.api.throttling import TokenRateThrottle
+from videos.api.representation import (
+    POLL_AFTER_MS,
+    download_token_is_current,
+    query_object,
+    read_download_token,
+    video_object,
+)
+from videos.api.throttling import AccountRateThrottle, check_download_rate
 from videos.limits import LimitExceeded
 from videos.models import Provider, Video, VideoState
 
@@ -36,12 +42,20 @@ ASSET_KINDS = ("video", "thumbnail", "spritesheet")
 
 class ApiView(APIView):
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
-    throttle_classes = [TokenRateThrottle]
+    throttle_classes = [AccountRateThrottle]
 
-    def throttled(self, request: Request, wait: float | None) -> None:
-        seconds = int(wait or 1) + 1
-        limit = TokenRateThrottle().describe()  # reads API_RATE_LIMIT as the check did
-        raise Throttled(wait=seconds, detail=f"Rate limit of {limit} exceeded. It resets in {seconds} seconds.")
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        try:
+            super().initial(request, *args, **kwargs)
+        except (NotAuthenticated, AuthenticationFailed):
+            # Refused before DRF's throttle runs; such requests still count, against the client's address.
+            self.check_throttles(request)
+            raise
+
+    def check_throttles(self, request: Request) -> None:
+        for throttle in self.get_throttles():
+            if not throttle.allow_request(request, self):
+                raise throttle.exceeded()
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -297,7 +311,12 @@ class VideoQueryPost(ApiView):
 @authentication_classes([])
 @permission_classes([])
 def signed_download(request: Request, token: str) -> HttpResponse:
-    """A link that works without a token until it expires, so it can be handed to a player."""
+    """A link that works without a token until it expires, so it can be handed to a player.
+
+    It also ends when the video is deleted, when the owner's password changes and when the owner
+    revokes all tokens (the stamp signed into it no longer matches), and it is rate limited per owner.
+    """
+    invalid = ApiError("This download link is not valid.", status_code=403, code="invalid_link")
     try:
         claims = read_download_token(token)
     except signing.SignatureExpired:
@@ -305,11 +324,23 @@ def signed_download(request: Request, token: str) -> HttpResponse:
             "This download link has expired; ask for a new one.", status_code=403, code="link_expired"
         ) from None
     except signing.BadSignature:
-        raise ApiError("This download link is not valid.", status_code=403, code="invalid_link") from None
-    video = Video.objects.filter(pk=claims["v"], deleted_at__isnull=True, state=VideoState.READY).first()
-    asset = video.assets.filter(kind=claims["k"], variant=claims["i"]).first() if video else None
+        raise invalid from None
+    video = (
+        Video.objects.select_related("owner")
+        .filter(pk=claims["v"], deleted_at__isnull=True, owner__is_active=True)
+        .first()
+    )
+    gone = ApiError("The video is no longer available.", status_code=404, code="video_not_found")
+    if video is None:
+        raise gone
+    if not download_token_is_current(claims, video.owner):
+        raise invalid
+    check_download_rate(video.owner)
+    asset = (
+        video.assets.filter(kind=claims["k"], variant=claims["i"]).first() if video.state == VideoState.READY else None
+    )
     if asset is None:
-        raise ApiError("The video is no longer available.", status_code=404, code="video_not_found")
+        raise gone
     return serve_asset(request, video, asset)
 
 
