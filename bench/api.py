@@ -198,10 +198,8 @@ def main() -> None:
     sizes = sorted(int(size) for size in args.sizes.split(","))
     load = load_wrk if shutil.which("wrk") and not args.python_client else load_python
 
-    # A limit no benchmark reaches; the throttle still runs on every request, as in production.
-    # Per second, not per minute: DRF's throttle stores one timestamp per request in its window
-    # (read and written through the cache on every request), so a minute at this load would
-    # hold ~20,000 of them where production's 120/min holds at most 120.
+    # A limit no benchmark reaches; the counter still runs on every request, as in production
+    # (one atomic increment per request, in Redis or the database, whatever the limit).
     env = {"API_RATE_LIMIT": "1000000/sec"}
     with Platform(database_url=args.database_url, env=env, django=False) as platform:
         servers = {size: serve(platform, size, args.workers) for size in sizes}
