@@ -210,14 +210,8 @@ def new_video(provider, prompt: str = f"a lighthouse {INSTANT}") -> Video:
     )
 
 
-def too_large_errors(caplog) -> list[ProviderError]:
-    return [
-        record.exc_info[1]
-        for record in caplog.records
-        if record.exc_info
-        and isinstance(record.exc_info[1], ProviderError)
-        and record.exc_info[1].code == "response_too_large"
-    ]
+def too_large_warnings(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if "response_too_large" in record.getMessage()]
 
 
 def test_the_cap_comes_from_the_setting(offline_providers, settings):
@@ -227,14 +221,14 @@ def test_the_cap_comes_from_the_setting(offline_providers, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_poll_meeting_an_endless_answer_is_retried_and_the_video_ends_ready(providers, emulator, caplog):
-    caplog.set_level(logging.ERROR, logger="videos")
+    caplog.set_level(logging.WARNING, logger="videos.providers")
     video = new_video(providers["emulator-openai"])
     emulator.add_fault("endless_body", protocol="openai", operation="list", truncate_at=HUGE)
     with peak_memory() as peak:
         video = drive(video)
     assert video.state == VideoState.READY and video.assets.filter(kind="video").exists()
     assert Fault.objects.get(kind="endless_body").hits == 1  # the poll did meet it
-    assert len(too_large_errors(caplog)) == 1
+    assert len(too_large_warnings(caplog)) == 1  # met once, logged, and the poll was simply tried again
     assert peak[0] < MEMORY_BUDGET
     assert emulator.jobs_created("openai") == 1
 
