@@ -11,6 +11,8 @@ from django.utils import timezone
 from videos.keys import decrypt_key, encrypt_key, mask_key
 from videos.providers.base import ProviderConfig
 
+ID_MAX_LENGTH = 64
+
 
 def new_video_id() -> str:
     """Opaque public id in the OpenAI shape: video_ + 48 random hex digits."""
@@ -174,9 +176,18 @@ class VideoQuerySet(models.QuerySet["Video"]):
     def active(self) -> VideoQuerySet:
         return self.filter(state__in=ACTIVE_STATES)
 
+    def with_ids(self, video_ids: list[object]) -> VideoQuerySet:
+        """The videos with these public ids. Text no id can be (too long, or with a NUL byte,
+        which PostgreSQL refuses in a query) finds nothing, exactly like an id that does not exist."""
+        valid = [v for v in video_ids if isinstance(v, str) and "\x00" not in v and len(v) <= ID_MAX_LENGTH]
+        return self.filter(pk__in=valid) if valid else self.none()
+
+    def with_id(self, video_id: object) -> VideoQuerySet:
+        return self.with_ids([video_id])
+
 
 class Video(models.Model):
-    id = models.CharField(primary_key=True, max_length=64, default=new_video_id, editable=False)
+    id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH, default=new_video_id, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="videos")
     kind = models.CharField(max_length=10, choices=VideoKind.choices, default=VideoKind.TEXT)

@@ -46,7 +46,7 @@ def own_video(request: HttpRequest, video_id: str) -> Video:
         Video.objects.for_user(request.user)
         .select_related("provider", "remix_source")
         .prefetch_related("assets")
-        .filter(pk=video_id)
+        .with_id(video_id)
         .first()
     )
     if video is None:
@@ -110,7 +110,7 @@ def video_new(request: HttpRequest) -> HttpResponse:
             return done
         messages.error(request, "The video was not created: see the messages in the form.")
     else:
-        source = Video.objects.for_user(request.user).filter(pk=request.GET.get("from", "")).first()
+        source = Video.objects.for_user(request.user).with_id(request.GET.get("from", "")).first()
         form = VideoForm(initial=VideoForm.initial_from(source) if source else {})
     context = {
         "form": form,
@@ -211,7 +211,7 @@ def video_status(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return JsonResponse({"error": "You are logged out; log in again to follow your videos."}, status=401)
     ids = [i for i in request.GET.get("ids", "").split(",") if i][:STATUS_MAX_IDS]
-    videos = Video.objects.for_user(request.user).filter(pk__in=ids).prefetch_related("assets")
+    videos = Video.objects.for_user(request.user).with_ids(ids).prefetch_related("assets")
     with_card = request.GET.get("cards") == "1"
     return JsonResponse({"videos": {v.pk: status_entry(request, v, with_card=with_card) for v in videos}})
 

@@ -69,7 +69,7 @@ def not_found(video_id: str) -> ApiError:
 
 
 def own_video(request: Request, video_id: str) -> Video:
-    video = Video.objects.for_user(request.user).select_related("provider").filter(pk=video_id).first()
+    video = Video.objects.for_user(request.user).select_related("provider").with_id(video_id).first()
     if video is None:
         raise not_found(video_id)
     return video
@@ -191,7 +191,7 @@ class VideoCollection(ApiView):
         videos = Video.objects.for_user(request.user)
         videos = videos.order_by("created_at", "id") if order == "asc" else videos.order_by("-created_at", "-id")
         if "after" in params:
-            cursor = Video.objects.for_user(request.user).filter(pk=params["after"]).values("created_at", "id").first()
+            cursor = Video.objects.for_user(request.user).with_id(params["after"]).values("created_at", "id").first()
             if cursor is None:
                 raise ApiError(
                     f"No video found with id '{params['after']}' to list after.", param="after", code="video_not_found"
