@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -7,6 +9,19 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
+from videos.limits import day_start, usage_for
+from videos.models import ACTIVE_STATES
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class UsageCounts(TypedDict):
+    """What the user list annotates on each row (see UserAdmin.get_queryset)."""
+
+    n_active: int
+    n_seconds: int | None
+    n_videos: int
 
 
 class ApiTokenInline(admin.TabularInline):
@@ -35,12 +50,9 @@ class UserAdmin(BaseUserAdmin):
         "last_login",
     )
     readonly_fields = ("usage",)
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Usage", {"fields": ("usage",)}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Usage", {"fields": ("usage",)}))
 
     def get_queryset(self, request):
-        from videos.limits import day_start
-        from videos.models import ACTIVE_STATES
-
         today = day_start(timezone.now())
         return (
             super()
@@ -53,21 +65,19 @@ class UserAdmin(BaseUserAdmin):
         )
 
     @admin.display(description="In flight", ordering="n_active")
-    def active_videos(self, obj: User) -> str:
+    def active_videos(self, obj: WithAnnotations[User, UsageCounts]) -> str:
         return f"{obj.n_active} / {settings.USER_MAX_ACTIVE_VIDEOS}"
 
     @admin.display(description="Seconds today", ordering="n_seconds")
-    def seconds_today(self, obj: User) -> str:
+    def seconds_today(self, obj: WithAnnotations[User, UsageCounts]) -> str:
         return f"{obj.n_seconds or 0} / {settings.USER_DAILY_SECONDS}"
 
     @admin.display(description="Videos", ordering="n_videos")
-    def videos_total(self, obj: User) -> int:
+    def videos_total(self, obj: WithAnnotations[User, UsageCounts]) -> int:
         return obj.n_videos
 
     @admin.display(description="Usage against limits")
     def usage(self, obj: User) -> str:
-        from videos.limits import usage_for
-
         if obj.pk is None:
             return "—"
         usage = usage_for(obj)

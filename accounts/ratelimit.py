@@ -10,19 +10,29 @@ Where the counters live:
 - otherwise the database, one `INSERT ... ON CONFLICT DO UPDATE SET hits = hits + 1 RETURNING hits`
   per request. Django's file and database caches are no alternative: their `incr` is a read then
   a write, so two processes can both read 7 and both write 8.
+
+A counter is not worth waiting for the disk: the upsert commits without flushing it (PostgreSQL's
+`synchronous_commit = off` for that one transaction, SQLite's `synchronous = NORMAL` around that
+one statement in WAL mode). Other processes see each hit at once, so the count stays exact; only
+a power cut can lose the last moment's hits, which at worst lets a few requests more through in
+that window. Inside a transaction of the caller the counter commits as that transaction does.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from accounts.models import RateCounter
 
@@ -49,6 +59,7 @@ class Verdict:
     retry_after: int  # whole seconds until the window resets, at least 1
 
 
+@functools.lru_cache(maxsize=64)  # read on every request: parse each setting's text once
 def parse_rate(text: str, *, setting: str = "rate") -> Rate:
     """ "120/min" -> Rate(120, 60). The period is read by its first letter, as DRF does (s, m, h, d)."""
     count, _, period = text.strip().partition("/")
@@ -97,21 +108,58 @@ def _cache_count(key: str, *, ttl: int) -> int:
 def _database_count(key: str, *, window_ends: int, now: float) -> int:
     alias = router.db_for_write(RateCounter)
     connection = connections[alias]
+    # The caller's transaction decides how it commits; on its own the counter need not wait for the disk.
+    relaxed = not connection.in_atomic_block
+    with connection.cursor() as cursor, _without_disk_flush(connection, cursor, relaxed=relaxed):
+        cursor.execute(_upsert_sql(alias, relaxed=relaxed), [key, window_ends])
+        hits = cursor.fetchone()[0]
+        if hits == 1:
+            # A key's first hit in a window: a good moment to drop the counters of windows that are over.
+            RateCounter.objects.using(alias).filter(window_ends__lt=now).delete()
+    return hits
+
+
+@functools.lru_cache(maxsize=8)
+def _upsert_sql(alias: str, *, relaxed: bool) -> str:
+    connection = connections[alias]
     quote = connection.ops.quote_name
     table = quote(RateCounter._meta.db_table)
-    key_column, hits_column, ends_column = (
-        quote(RateCounter._meta.get_field(f).column) for f in ("key", "hits", "window_ends")
-    )
-    # Only quoted names from the model go into the text; the values are parameters.
-    sql = (
-        f"INSERT INTO {table} ({key_column}, {hits_column}, {ends_column}) VALUES (%s, 1, %s) "  # noqa: S608
+    columns = {field.name: field.column for field in RateCounter._meta.concrete_fields if field.column}
+    key_column, hits_column, ends_column = (quote(columns[name]) for name in ("key", "hits", "window_ends"))
+    row = "VALUES (%s, 1, %s)"
+    if relaxed and connection.vendor == "postgresql":
+        # set_config(..., true) lasts until this statement's own transaction ends: its commit is not flushed.
+        row = (
+            "SELECT CAST(%s AS varchar), 1, CAST(%s AS bigint) "
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush"
+        )
+    # Only quoted names from the model and fixed text go into the statement; the values are parameters.
+    return (
+        f"INSERT INTO {table} ({key_column}, {hits_column}, {ends_column}) {row} "
         f"ON CONFLICT ({key_column}) DO UPDATE SET {hits_column} = {table}.{hits_column} + 1 "
         f"RETURNING {hits_column}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key, window_ends])
-        hits = cursor.fetchone()[0]
-    if hits == 1:
-        # A key's first hit in a window: a good moment to drop the counters of windows that are over.
-        RateCounter.objects.using(alias).filter(window_ends__lt=now).delete()
-    return hits
+
+
+@contextmanager
+def _without_disk_flush(connection: BaseDatabaseWrapper, cursor, *, relaxed: bool) -> Iterator[None]:
+    """SQLite: synchronous = NORMAL for the statements inside, when the file is in WAL mode.
+
+    In WAL mode that is safe for the file (the next fully synchronous commit flushes these frames
+    too); in the rollback-journal modes it is not, so they keep their setting. PostgreSQL needs
+    nothing here: its statement carries the setting (see _upsert_sql).
+    """
+    if not relaxed or connection.vendor != "sqlite":
+        yield
+        return
+    # The driver's own connection: these pragmas take microseconds, Django's cursor would double that.
+    sqlite = connection.connection
+    journal_mode, level = sqlite.execute("SELECT * FROM pragma_journal_mode, pragma_synchronous").fetchone()
+    if str(journal_mode).lower() != "wal" or level <= 1:
+        yield
+        return
+    sqlite.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        sqlite.execute(f"PRAGMA synchronous = {int(level)}")

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.forms import LimitedPasswordResetForm, ResetPasswordForm, SignupForm, TokenCreateForm
+from accounts.http import AuthenticatedRequest
 from accounts.models import ApiToken
 from accounts.ratelimit import client_address, parse_rate, rate_hit
 from accounts.services import TokenCapReached, api_token_create, api_token_revoke, api_tokens_revoke_all
@@ -96,7 +97,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 @never_cache
 @login_required
-def tokens(request: HttpRequest) -> HttpResponse:
+def tokens(request: AuthenticatedRequest) -> HttpResponse:
     form = TokenCreateForm(request.POST or None)
     if request.method == "POST":
         if form.is_valid():
@@ -125,7 +126,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     if api_token_revoke(user=request.user, token_id=token_id):
         messages.success(request, "The token was revoked. Programs using it can no longer sign in.")
     else:
@@ -135,7 +136,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def tokens_revoke_all(request: HttpRequest) -> HttpResponse:
+def tokens_revoke_all(request: AuthenticatedRequest) -> HttpResponse:
     count = api_tokens_revoke_all(user=request.user)
     messages.success(
         request,

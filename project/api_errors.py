@@ -130,7 +130,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body("The request body is too large.", code="request_too_large")
         status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     elif isinstance(exc, exceptions.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(getattr(exc, "wait", None) or 1)  # DRF sets it; its type stubs do not declare it
         body = error_body(str(exc.detail), type="rate_limit_error", code="rate_limit_exceeded")
         status_code = status.HTTP_429_TOO_MANY_REQUESTS
         headers["Retry-After"] = str(wait)

@@ -13,7 +13,7 @@ import pytest
 from emulator_fixtures import INSTANT, wait_until
 
 from videos.providers import AssetRef, ProviderConfig, ProviderError, SubmissionSpec, build_provider
-from videos.providers.base import VIDEO_TYPES
+from videos.providers.types import VIDEO_TYPES
 
 
 def openai_provider(emulator, **options):

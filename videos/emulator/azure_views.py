@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from videos.emulator import azure_input, content, faults, jobs, media, paging
@@ -122,7 +123,7 @@ def generation(request: HttpRequest, generation_id: str) -> HttpResponse:
     return JsonResponse(azure_generation(found.job, found.public_id))
 
 
-def _content(request: HttpRequest, generation_id: str, variant: str) -> HttpResponse:
+def _content(request: HttpRequest, generation_id: str, variant: str) -> HttpResponseBase:
     quality = request.GET.get("quality", "high")
     if variant == "video" and quality not in {"high", "low"}:
         raise invalid_choice("quality", quality, ["high", "low"])
@@ -149,11 +150,11 @@ def _content(request: HttpRequest, generation_id: str, variant: str) -> HttpResp
     )
 
 
-def video_content(request: HttpRequest, generation_id: str) -> HttpResponse:
+def video_content(request: HttpRequest, generation_id: str) -> HttpResponseBase:
     return _content(request, generation_id, "video")
 
 
-def thumbnail_content(request: HttpRequest, generation_id: str) -> HttpResponse:
+def thumbnail_content(request: HttpRequest, generation_id: str) -> HttpResponseBase:
     return _content(request, generation_id, "thumbnail")
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import http_date
 
 from videos.emulator import faults
@@ -46,20 +47,21 @@ def serve(
     content_type: str,
     etag: str,
     modified: datetime,
-) -> HttpResponse:
+) -> HttpResponseBase:
     size = body.size if isinstance(body, VideoBody) else len(body)
     modified_text = http_date(modified.timestamp())
     common = {"Accept-Ranges": "bytes", "ETag": etag, "Last-Modified": modified_text}
     wanted = _requested_range(request, size, etag, modified_text)
     if wanted == "unsatisfiable":
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
+        refused = HttpResponse(status=416)
+        refused["Content-Range"] = f"bytes */{size}"
         for name, value in common.items():
-            response[name] = value
-        return response
+            refused[name] = value
+        return refused
     start, stop = wanted if isinstance(wanted, tuple) else (0, size)
     status = 206 if isinstance(wanted, tuple) else 200
 
+    response: HttpResponseBase
     if request.method == "HEAD":
         response = HttpResponse(status=status, content_type=content_type)
     else:

@@ -80,7 +80,7 @@ def clean_fault(data: object) -> dict[str, object]:
     if values.setdefault("operation", "*") not in OPERATIONS:
         raise ControlError(400, f"'operation' must be one of: {', '.join(sorted(OPERATIONS))}.")
     probability = values.get("probability", 1.0)
-    if probability is None or not 0 <= float(probability) <= 1:  # type: ignore[arg-type]
+    if probability is None or not 0 <= float(probability) <= 1:
         raise ControlError(400, "'probability' must be between 0 and 1.")
     for name in ("delay", "chunk_bytes"):
         if values.get(name) is None:
@@ -89,7 +89,7 @@ def clean_fault(data: object) -> dict[str, object]:
         if values.get("chunk_bytes") == 0:
             raise ControlError(400, "'chunk_bytes' must be at least 1 for an endless body.")
         status = values.get("status_code")
-        if status is not None and not 200 <= status <= 599:  # type: ignore[operator]
+        if status is not None and not 200 <= status <= 599:
             raise ControlError(400, "'status_code' must be between 200 and 599 for an endless body.")
     return values
 

@@ -9,13 +9,15 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from videos.emulator import accounting, faults
 from videos.emulator.errors import ApiError, render
 
-Handler = Callable[..., HttpResponse]
+# Content answers stream: a handler returns any kind of response.
+Handler = Callable[..., HttpResponseBase]
 
 _OPENAI_NO_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header using "
@@ -79,7 +81,7 @@ def check_api_version(request: HttpRequest) -> None:
         raise ApiError(400, "API version not supported", azure_code="BadRequest")
 
 
-def _stamp(response: HttpResponse, protocol: str, started: float) -> HttpResponse:
+def _stamp(response: HttpResponseBase, protocol: str, started: float) -> HttpResponseBase:
     if protocol == "azure":
         response["apim-request-id"] = str(uuid.uuid4())
     else:
@@ -93,7 +95,7 @@ def endpoint(protocol: str, routes: dict[str, tuple[str, Handler]]) -> Handler:
     """One URL of a protocol: `routes` maps each HTTP method to (operation name, handler)."""
 
     @csrf_exempt
-    def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
+    def view(request: HttpRequest, **kwargs: str) -> HttpResponseBase:
         started = time.monotonic()
         operation, handler = routes.get(request.method or "", ("other", None))
         accounting.bump(protocol, operation)
@@ -104,7 +106,7 @@ def endpoint(protocol: str, routes: dict[str, tuple[str, Handler]]) -> Handler:
                 check_api_version(request)
             authenticate(request, protocol)
             accounting.check_rate(protocol)
-            response = faults.before(request, protocol, operation)
+            response: HttpResponseBase | None = faults.before(request, protocol, operation)
             if response is None:
                 response = handler(request, **kwargs)
                 response = (
@@ -123,7 +125,7 @@ def catch_all(protocol: str) -> Handler:
     """Any other path under a protocol: the provider's own 404, never Django's HTML page."""
 
     @csrf_exempt
-    def view(request: HttpRequest, **kwargs: str) -> HttpResponse:
+    def view(request: HttpRequest, **kwargs: str) -> HttpResponseBase:
         accounting.bump(protocol, "other")
         return _stamp(render(protocol, not_found(request, protocol)), protocol, time.monotonic())
 

@@ -35,6 +35,7 @@ class ApiError(Exception):
 
 
 def render(protocol: str, error: ApiError) -> JsonResponse:
+    body: dict[str, dict[str, str | None]]
     if protocol == "azure":
         body = {"error": {"code": error.azure_code, "message": error.message}}
     else:

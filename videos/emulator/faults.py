@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from videos.emulator.errors import ApiError, rate_limited, retry_headers
 from videos.emulator.models import Fault
@@ -109,7 +110,7 @@ def drop_after(request: HttpRequest, protocol: str, operation: str) -> HttpRespo
     return HttpResponse(status=204)
 
 
-def endless_after(protocol: str, operation: str) -> HttpResponse | None:
+def endless_after(protocol: str, operation: str) -> HttpResponseBase | None:
     """After the operation was performed: answer (200 unless `status_code` says otherwise) with a
     JSON object that never ends, as a broken or hostile gateway might.
 

@@ -41,7 +41,8 @@ def _type_name(value: object) -> str:
         return "an integer" if isinstance(value, int) else "a number"
     if value is None:
         return "null"
-    return {dict: "an object", list: "an array"}.get(type(value), "a string")
+    names: dict[type, str] = {dict: "an object", list: "an array"}
+    return names.get(type(value), "a string")
 
 
 def _invalid_type(param: str, expected: str, value: object) -> ApiError:

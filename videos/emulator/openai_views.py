@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from videos.emulator import content, faults, jobs, media, openai_input, paging
@@ -118,7 +119,7 @@ def _expired_message(job: Job) -> str:
     return f"The video is no longer available. Downloads expire after {period}."
 
 
-def download(request: HttpRequest, video_id: str) -> HttpResponse:
+def download(request: HttpRequest, video_id: str) -> HttpResponseBase:
     variant = request.GET.get("variant", "video")
     if variant not in VARIANTS:
         raise invalid_choice("variant", variant, list(VARIANTS))

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from videos.providers.base import (
+from videos.providers.base import VideoProvider, quote_id
+from videos.providers.polling import ListPage
+from videos.providers.status import describe_failure, normalise_status, timestamp
+from videos.providers.types import (
     IMAGE_TYPES,
     VIDEO_TYPES,
     AssetRef,
@@ -18,11 +21,7 @@ from videos.providers.base import (
     JobStatus,
     ProviderError,
     SubmissionSpec,
-    VideoProvider,
-    quote_id,
 )
-from videos.providers.polling import ListPage
-from videos.providers.status import describe_failure, normalise_status, timestamp
 
 JOBS_PATH = "/video/generations/jobs"
 # Statuses of jobs still at work; listing only these keeps the pages to in-flight jobs.

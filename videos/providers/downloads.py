@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from videos.providers.base import AssetRef, ProviderConfig, ProviderError
+from videos.providers.types import AssetRef, ProviderConfig, ProviderError
 
 logger = logging.getLogger("videos.providers")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from videos.providers.base import ProviderError
+from videos.providers.types import ProviderError
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 # A gateway answering these to a create may have passed it upstream before giving up.

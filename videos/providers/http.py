@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from videos.providers.base import AssetRef, ProviderConfig, ProviderError
 from videos.providers.downloads import AssetStream, check_asset_response
 from videos.providers.errors import error_from_response, error_from_transport
 from videos.providers.safety import check_redirect
+from videos.providers.types import AssetRef, ProviderConfig, ProviderError
 
 logger = logging.getLogger("videos.providers")
 
@@ -76,12 +76,14 @@ class ProviderHttp:
     def url(self, path: str) -> str:
         return self.config.base_url + path
 
-    def params(self, params: Mapping[str, Any] | tuple[tuple[str, str], ...] | None = None) -> list[tuple[str, str]]:
+    def params(
+        self, params: Mapping[str, Any] | tuple[tuple[str, str], ...] | None = None
+    ) -> tuple[tuple[str, str], ...]:
         items = list(params.items() if isinstance(params, Mapping) else params or ())
         merged = [(key, str(value)) for key, value in items if value is not None]
         if self.config.api_version:
             merged.append(("api-version", self.config.api_version))
-        return merged
+        return tuple(merged)
 
     def auth_headers(self) -> dict[str, str]:
         headers = dict(self.config.extra_headers)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from videos.providers.base import (
+from videos.providers.base import VideoProvider, quote_id
+from videos.providers.http import ForceMultipart
+from videos.providers.polling import ListPage
+from videos.providers.status import describe_failure, normalise_status, timestamp
+from videos.providers.types import (
     IMAGE_TYPES,
     VIDEO_TYPES,
     AssetKind,
@@ -13,12 +17,7 @@ from videos.providers.base import (
     JobStatus,
     ProviderError,
     SubmissionSpec,
-    VideoProvider,
-    quote_id,
 )
-from videos.providers.http import ForceMultipart
-from videos.providers.polling import ListPage
-from videos.providers.status import describe_failure, normalise_status, timestamp
 
 # The SDK asks for content with this Accept header; some gateways route on it.
 CONTENT_ACCEPT = "application/binary"
@@ -95,7 +94,9 @@ def parse_video(body: dict[str, Any]) -> JobStatus:
         raise ProviderError("The provider answered a video without an id", permanent=False, code="invalid_response")
     raw_status = body.get("status")
     state = normalise_status(raw_status)
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    error = body.get("error")
+    if not isinstance(error, dict):
+        error = {}
     provider_code = error.get("code") or (raw_status if raw_status in ("cancelled", "canceled") else None)
     failure = describe_failure(provider_code) if state == "failed" else None
     progress = body.get("progress")

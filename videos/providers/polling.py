@@ -11,12 +11,10 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from videos.providers.base import JobStatus, ProviderError, SubmissionSpec
-
-if TYPE_CHECKING:
-    from videos.providers.base import VideoProvider
+from videos.providers.http import ProviderHttp
+from videos.providers.types import JobStatus, ProviderConfig, ProviderError, SubmissionSpec
 
 logger = logging.getLogger("videos.providers")
 
@@ -28,6 +26,20 @@ CLOCK_SLACK = timedelta(minutes=5)
 class ListPage:
     jobs: list[JobStatus]
     next_cursor: str | None
+
+
+class JobLister(Protocol):
+    """What paging needs from an adapter (VideoProvider has it), named here so the adapter base
+    can build on this module without this module importing it back."""
+
+    config: ProviderConfig
+    http: ProviderHttp
+    list_active_only: bool
+    list_newest_first: bool
+
+    def retrieve(self, job_id: str) -> JobStatus: ...
+
+    def list_page(self, *, after: str | None, active_only: bool) -> ListPage: ...
 
 
 class PollResult(dict[str, JobStatus]):
@@ -50,7 +62,7 @@ class PollResult(dict[str, JobStatus]):
         return max(waits) if waits else None
 
 
-def poll_many(provider: VideoProvider, job_ids: list[str], *, since: datetime | None = None) -> PollResult:
+def poll_many(provider: JobLister, job_ids: list[str], *, since: datetime | None = None) -> PollResult:
     result = PollResult()
     calls_before = provider.http.calls
     wanted = list(dict.fromkeys(job_ids))
@@ -70,9 +82,7 @@ def poll_many(provider: VideoProvider, job_ids: list[str], *, since: datetime | 
     return result
 
 
-def _collect_from_list(
-    provider: VideoProvider, wanted: set[str], result: PollResult, *, since: datetime | None
-) -> None:
+def _collect_from_list(provider: JobLister, wanted: set[str], result: PollResult, *, since: datetime | None) -> None:
     config = provider.config
     page_size = config.list_page_size or 100
     if since is not None or provider.list_active_only:
@@ -99,7 +109,7 @@ def _collect_from_list(
         cursor = page.next_cursor
 
 
-def find_created(provider: VideoProvider, spec: SubmissionSpec, *, since: datetime) -> list[JobStatus]:
+def find_created(provider: JobLister, spec: SubmissionSpec, *, since: datetime) -> list[JobStatus]:
     """Provider jobs that look like `spec` submitted at or after `since`, newest first."""
     floor = since - CLOCK_SLACK
     matches: list[JobStatus] = []

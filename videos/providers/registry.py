@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from videos.providers.azure_sora import AzureSoraProvider
-from videos.providers.base import ProviderConfig, VideoProvider
+from videos.providers.base import VideoProvider
 from videos.providers.openai import OpenAIVideoProvider
+from videos.providers.types import ProviderConfig
 
 PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "openai": OpenAIVideoProvider,

@@ -14,7 +14,7 @@ import socket
 
 import httpx
 
-from videos.providers.base import ProviderConfig, ProviderError
+from videos.providers.types import ProviderConfig, ProviderError
 
 security_logger = logging.getLogger("videos.providers.security")
 

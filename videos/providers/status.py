@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from videos.providers.base import JobState
+from videos.providers.types import JobState
 
 logger = logging.getLogger("videos.providers")
 

@@ -17,7 +17,7 @@ register = template.Library()
 
 # Short words for badges. Both waiting states read "Queued": whether the job waits for a slot
 # here or in the provider's queue matters only on the video page.
-STATE_LABELS = {
+STATE_LABELS: dict[str, str] = {
     VideoState.PENDING: "Queued",
     VideoState.SUBMITTED: "Queued",
     VideoState.GENERATING: "Generating",
@@ -26,7 +26,7 @@ STATE_LABELS = {
     VideoState.FAILED: "Failed",
     VideoState.EXPIRED: "Expired",
 }
-STATE_HINTS = {
+STATE_HINTS: dict[str, str] = {
     VideoState.PENDING: "Waiting for a free slot at the provider.",
     VideoState.SUBMITTED: "The provider has accepted the job and queued it.",
     VideoState.GENERATING: "The provider is generating the video.",
@@ -170,7 +170,7 @@ def widget(field: BoundField, *extra_ids: str) -> SafeString:
     if field.errors:
         described.append(f"{field.auto_id}_error")
     described.extend(i for i in extra_ids if i)
-    attrs = {"aria-describedby": " ".join(described)} if described else None
+    attrs: dict[str, str | bool] | None = {"aria-describedby": " ".join(described)} if described else None
     return field.as_widget(attrs=attrs)
 
 

@@ -1,0 +1,202 @@
+"""The values adapters and the platform exchange: configuration, submissions, job states, errors.
+
+A leaf: nothing from the project is imported here, so every other module can import these
+names at the top without forming a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Literal
+
+ProviderKind = Literal["openai", "azure_sora"]
+AuthStyle = Literal["bearer", "api_key"]
+JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
+AssetKind = Literal["video", "thumbnail", "spritesheet"]
+
+# Blob stores behind a provider (or a gateway) often label media as octet-stream; what must be
+# refused is a page of text, HTML or JSON served with 200 in place of the media.
+OCTET_STREAM = ("application/octet-stream", "binary/octet-stream", "application/binary")
+VIDEO_TYPES = ("video/mp4", *OCTET_STREAM)
+IMAGE_TYPES = ("image/webp", "image/jpeg", "image/jpg", "image/png", *OCTET_STREAM)
+
+_DEFAULT_AUTH: dict[str, AuthStyle] = {"openai": "bearer", "azure_sora": "api_key"}
+_DEFAULT_API_VERSION: dict[str, str | None] = {"openai": None, "azure_sora": "preview"}
+_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50}
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Everything an adapter needs to reach one provider account.
+
+    `auth_style`, `api_version` and `list_page_size` default by kind when left as None (and a
+    blank `auth_style`): OpenAI-protocol providers use Bearer and no api-version, Azure Sora
+    jobs use `api-key` and `api-version=preview`. Pass `api_version=""` to send none at all.
+    """
+
+    kind: ProviderKind
+    base_url: str
+    api_key: str = field(repr=False)
+    name: str = ""
+    auth_style: AuthStyle | None = None
+    api_version: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    write_timeout: float = 60.0
+    pool_timeout: float = 10.0
+    max_download_bytes: int = 2 * 1024**3
+    # Largest successful answer read from a call other than a download (a job, a list page), so
+    # a broken or hostile gateway sending an endless body cannot run the worker out of memory.
+    max_response_bytes: int = 4 * 1024**2
+    # Hosts ("host" or "host:port") a content response may redirect to, besides the provider's
+    # own host. Redirects are always followed without credentials.
+    redirect_allow_hosts: tuple[str, ...] = ()
+    max_redirects: int = 3
+    list_page_size: int | None = None
+    # Upper bound of list pages read per poll cycle or reconciliation, whatever the job count.
+    list_max_pages: int = 20
+    # "multipart" as current OpenAI SDKs send; "json" for gateways that only take JSON bodies.
+    openai_create_format: Literal["multipart", "json"] = "multipart"
+    extra_headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    verify_tls: bool | str = True
+    user_agent: str = "video-platform/0.1"
+
+    def __post_init__(self) -> None:
+        if self.kind not in _DEFAULT_AUTH:
+            raise ValueError(f"unknown provider kind {self.kind!r}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"provider base_url must be http(s), got {self.base_url!r}")
+        # Frozen dataclass: fill kind-dependent defaults once, here.
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if not self.auth_style:  # None, or a blank form/database field
+            object.__setattr__(self, "auth_style", _DEFAULT_AUTH[self.kind])
+        if self.auth_style not in ("bearer", "api_key"):
+            raise ValueError(f"auth_style must be 'bearer' or 'api_key', got {self.auth_style!r}")
+        if self.api_version is None:
+            object.__setattr__(self, "api_version", _DEFAULT_API_VERSION[self.kind])
+        if self.list_page_size is None:
+            object.__setattr__(self, "list_page_size", _DEFAULT_PAGE_SIZE[self.kind])
+        if min(self.max_download_bytes, self.max_response_bytes, self.list_max_pages, self.list_page_size or 0) < 1:
+            raise ValueError(
+                "max_download_bytes, max_response_bytes, list_max_pages and list_page_size must be positive"
+            )
+        if self.max_redirects < 0:
+            raise ValueError("max_redirects must be 0 or more")
+
+
+@dataclass(frozen=True)
+class CropBounds:
+    left_fraction: float = 0.0
+    top_fraction: float = 0.0
+    right_fraction: float = 1.0
+    bottom_fraction: float = 1.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "left_fraction": self.left_fraction,
+            "top_fraction": self.top_fraction,
+            "right_fraction": self.right_fraction,
+            "bottom_fraction": self.bottom_fraction,
+        }
+
+
+@dataclass(frozen=True)
+class SubmissionSpec:
+    model: str
+    prompt: str
+    size: str = "720x1280"
+    seconds: int = 4
+    n_variants: int = 1
+    input_image: bytes | None = field(default=None, repr=False)
+    input_filename: str = "input.png"
+    input_content_type: str = "image/png"
+    crop_bounds: CropBounds | None = None
+    remix_of: str | None = None
+
+    @property
+    def width_height(self) -> tuple[int, int]:
+        width, _, height = self.size.lower().partition("x")
+        return int(width), int(height)
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    """One downloadable file of a finished job, addressed relative to the provider base URL."""
+
+    variant_index: int
+    kind: AssetKind
+    path: str
+    content_types: tuple[str, ...]
+    params: tuple[tuple[str, str], ...] = ()
+    accept: str = "*/*"
+    # The provider's id of what is downloaded: the video id (OpenAI) or the generation id (Azure).
+    source_id: str = ""
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    state: JobState
+    raw_status: str
+    progress: int | None = None
+    # Platform error code and user-facing message (status.describe_failure), set when failed.
+    error_code: str | None = None
+    error_message: str | None = None
+    provider_error_code: str | None = None
+    provider_error_message: str | None = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    expires_at: datetime | None = None
+    generation_ids: tuple[str, ...] = ()
+    model: str | None = None
+    prompt: str | None = None
+    size: str | None = None
+    seconds: int | None = None
+    remixed_from: str | None = None
+    asset_refs: tuple[AssetRef, ...] = ()
+    raw: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in ("succeeded", "failed")
+
+    def assets(self) -> tuple[AssetRef, ...]:
+        """Every file to archive; empty until the provider reports success."""
+        return self.asset_refs if self.state == "succeeded" else ()
+
+
+class ProviderError(Exception):
+    """A provider call that did not give a usable answer, and whether trying again can help.
+
+    `outcome_unknown` marks a create (or remix) that was sent but whose answer never arrived:
+    the provider may have accepted and will bill it, so it must be reconciled through
+    `find_created`, never blindly sent again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        code: str | None = None,
+        status_code: int | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.code = code
+        self.status_code = status_code
+        self.outcome_unknown = outcome_unknown
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderError({self.message!r}, permanent={self.permanent}, code={self.code!r}, "
+            f"status_code={self.status_code}, retry_after={self.retry_after}, "
+            f"outcome_unknown={self.outcome_unknown})"
+        )
