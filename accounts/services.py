@@ -76,8 +76,14 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     """The active token for a raw secret, with last_used_at kept to the minute."""
     if not raw.startswith(settings.API_TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = ApiToken.objects.active().select_related("user").filter(token_hash=hash_token(raw)).first()
-    if token is None or not token.user.is_active:
+    # On every API request: only the columns read here (others load if something asks for them),
+    # and get() on the unique hash, which needs no ORDER BY.
+    tokens = ApiToken.objects.active().select_related("user").only("last_used_at", "user__is_active")
+    try:
+        token = tokens.get(token_hash=hash_token(raw))
+    except ApiToken.DoesNotExist:
+        return None
+    if not token.user.is_active:
         return None
     now = timezone.now()
     stale = (

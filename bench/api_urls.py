@@ -1,9 +1,9 @@
 """The platform's URLs plus two bare Django views, for bench/api.py only.
 
 The bare views make the same database lookups as GET /v1/videos/{id} and GET /v1/videos (the
-token by its hash, then the caller's video or page of videos) and answer the same JSON, but
-without DRF, the rate-limit throttle or the token's last-used bookkeeping: the floor the API's
-figures are compared with.
+token by its hash, then the caller's video by its id or page of videos, as videos/selectors.py
+reads them) and answer the same JSON, but without DRF, the rate-limit counter, the user's row
+or the token's last-used bookkeeping: the floor the API's figures are compared with.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ def _videos(request: HttpRequest):
 
 
 def bare_detail(request: HttpRequest, video_id: str) -> JsonResponse:
-    video = _videos(request).select_related("provider").filter(pk=video_id).first()
-    if video is None:
+    try:
+        video = _videos(request).get(pk=video_id)
+    except Video.DoesNotExist:
         return JsonResponse({"error": {"code": "video_not_found"}}, status=404)
     return JsonResponse(video_object(video))
 

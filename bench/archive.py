@@ -151,8 +151,8 @@ def finished_job(size: int) -> str:
     while Video.objects.get(pk=video.pk).state != "archiving":
         if time.monotonic() > deadline:
             raise RuntimeError(f"the job did not finish: {Video.objects.get(pk=video.pk).state}")
-        Video.objects.filter(pk=video.pk).update(next_poll_at=timezone.now())
-        with pipeline.adapter_for(provider) as adapter:
+        Video.objects.filter(pk=video.pk).update(next_step_at=timezone.now())
+        with provider.adapter() as adapter:
             pipeline.poll_due(provider, adapter)
         time.sleep(0.2)
     return video.pk

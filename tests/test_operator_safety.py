@@ -11,7 +11,7 @@ from django.utils import timezone
 from test_pipeline_inprocess import drive, new_video
 
 from accounts.services import api_token_create
-from videos import archive, pipeline, services
+from videos import archive, services
 from videos.models import Provider, Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ def archive_again(client, video: Video):
 def test_archive_again_on_a_ready_video_the_provider_forgot_keeps_it_ready_and_served(client, ready_video):
     before = stored(ready_video)
     content = served(client, ready_video)
-    with pipeline.adapter_for(ready_video.provider) as adapter:
+    with ready_video.provider.adapter() as adapter:
         adapter.delete(ready_video.provider_job_id)  # as the provider does when its retention ends
 
     page = archive_again(client, ready_video).content.decode()
@@ -59,7 +59,7 @@ def test_archive_again_on_a_ready_video_the_provider_forgot_keeps_it_ready_and_s
 
 def test_a_fresh_copy_that_meets_a_forgotten_job_leaves_the_stored_one_alone(client, ready_video, media_root):
     before = stored(ready_video)
-    with pipeline.adapter_for(ready_video.provider) as adapter:
+    with ready_video.provider.adapter() as adapter:
         adapter.delete(ready_video.provider_job_id)
     assert archive.rearchive_video(ready_video.pk) == "kept"
     ready_video.refresh_from_db()

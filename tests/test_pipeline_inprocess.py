@@ -27,7 +27,7 @@ def drive(video: Video, *, until: tuple[str, ...] = ("ready", "failed", "expired
     while time.monotonic() < end:
         provider = video.provider
         pipeline.submit_pending(provider)
-        with pipeline.adapter_for(provider) as adapter:
+        with provider.adapter() as adapter:
             pipeline.reconcile_unknown(provider, adapter)
             pipeline.poll_due(provider, adapter)
         for archiving in Video.objects.filter(state=VideoState.ARCHIVING):
@@ -132,7 +132,7 @@ def test_two_pollers_make_one_transition(providers, media_root):
     pipeline.submit_pending(video.provider)
     time.sleep(0.3)
     video.refresh_from_db()
-    with pipeline.adapter_for(video.provider) as adapter:
+    with video.provider.adapter() as adapter:
         status = adapter.retrieve(video.provider_job_id)
     assert status.state == "succeeded"
     outcomes = [services.video_apply_status(video, status), services.video_apply_status(video, status)]
@@ -189,7 +189,7 @@ def test_lost_create_answer_is_reconciled_not_resent(providers, media_root, emul
     pipeline.submit_pending(provider)
     video.refresh_from_db()
     assert video.state == "pending" and video.submit_outcome_unknown
-    Video.objects.filter(pk=video.pk).update(next_poll_at=None)
+    Video.objects.filter(pk=video.pk).update(next_step_at=None)
     video = drive(video)
     assert video.state == "ready"
     assert emulator.jobs_created("openai") == 1
@@ -239,7 +239,7 @@ def test_an_asset_over_the_size_cap_fails_the_video_and_stores_nothing(providers
 def test_a_remix_of_a_video_the_provider_deleted_fails_with_a_clear_reason(providers, media_root, emulator):
     alice = make_user("alice")
     source = drive(new_video(alice, providers["emulator-openai"]))
-    with pipeline.adapter_for(source.provider) as adapter:
+    with source.provider.adapter() as adapter:
         adapter.delete(source.provider_job_id)  # as the provider does once its retention ends
     remix = drive(new_video(alice, providers["emulator-openai"], prompt="again", remix_source=source))
     assert remix.state == "failed" and remix.error_code == "remix_source_expired"

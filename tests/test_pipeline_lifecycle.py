@@ -14,8 +14,9 @@ from django.utils import timezone
 from emulator_fixtures import INSTANT, image_bytes
 from test_pipeline_inprocess import drive, new_video, stored_files
 
-from videos import archive, pipeline, services, tasks
+from videos import archive, backoff, pipeline, services, sweeper, tasks
 from videos.models import Heartbeat, Video, VideoState
+from videos.outcomes import Outcome
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,20 +48,20 @@ def test_sweeper_expires_videos_past_their_deadline_and_prioritises_those_near_i
     Video.objects.filter(pk=gone.pk).update(provider_expires_at=now - timedelta(minutes=1))
     Video.objects.filter(pk=near.pk).update(provider_expires_at=now + timedelta(minutes=5))
     Video.objects.filter(pk=far.pk).update(provider_expires_at=now + timedelta(hours=20))
-    counts = pipeline.sweep()
+    counts = sweeper.sweep()
     assert counts["expired"] == 1
     gone.refresh_from_db(), near.refresh_from_db(), far.refresh_from_db()
     assert gone.state == "expired" and gone.error_code == "video_expired"
     assert near.priority > far.priority
     assert Heartbeat.objects.filter(name="sweeper").exists()
-    assert pipeline.sweep()["expired"] == 0  # once
+    assert sweeper.sweep()["expired"] == 0  # once
 
 
 def test_sweeper_never_touches_finished_videos(providers, media_root):
     alice = make_user("alice")
     video = drive(new_video(alice, providers["emulator-openai"]))
     Video.objects.filter(pk=video.pk).update(provider_expires_at=timezone.now() - timedelta(hours=1))
-    pipeline.sweep()
+    sweeper.sweep()
     video.refresh_from_db()
     assert video.state == "ready"
 
@@ -71,7 +72,7 @@ def test_an_archive_whose_worker_died_is_resumed_exactly_once(providers, media_r
     drive(video, until=("archiving",))
     # A worker claimed it and died: its lease runs out.
     Video.objects.filter(pk=video.pk).update(
-        lease_owner="999.dead", lease_expires_at=timezone.now() - timedelta(seconds=1), next_poll_at=None
+        lease_owner="999.dead", lease_expires_at=timezone.now() - timedelta(seconds=1), next_step_at=None
     )
     from django_q.brokers import get_broker
 
@@ -173,7 +174,7 @@ def test_admin_actions_go_through_services(client, providers, media_root):
     url = reverse("admin:videos_video_changelist")
     client.post(url, {"action": "repoll_or_rearchive", "_selected_action": [running.pk]})
     running.refresh_from_db()
-    assert running.priority == 10 and running.next_poll_at <= timezone.now()
+    assert running.priority == 10 and running.next_step_at <= timezone.now()
     client.post(url, {"action": "cancel", "_selected_action": [running.pk]})
     running.refresh_from_db()
     assert running.state == "failed" and running.error_code == "cancelled"
@@ -217,10 +218,10 @@ def test_poll_loop_takes_over_a_dead_loops_lease(providers, media_root):
 def test_videos_past_the_platforms_retention_are_deleted(providers, media_root, settings):
     alice = make_user("alice")
     video = drive(new_video(alice, providers["emulator-openai"]))
-    assert pipeline.sweep()["retention_deleted"] == 0  # kept until deleted by default
+    assert sweeper.sweep()["retention_deleted"] == 0  # kept until deleted by default
     settings.VIDEO_RETENTION_DAYS = 7
     Video.objects.filter(pk=video.pk).update(archived_at=timezone.now() - timedelta(days=8))
-    assert pipeline.sweep()["retention_deleted"] == 1
+    assert sweeper.sweep()["retention_deleted"] == 1
     assert tasks.cleanup_video(video.pk) == "deleted"
     assert stored_files(media_root) == []
 
@@ -231,7 +232,7 @@ def test_polling_starts_fast_and_backs_off_to_its_cap(settings):
         1.25,
         10,
     )
-    intervals = [services.poll_interval(n) for n in range(12)]
+    intervals = [backoff.poll_interval(n) for n in range(12)]
     assert intervals[0] == 2
     assert all(a <= b for a, b in itertools.pairwise(intervals))
     assert intervals[-1] == 10
@@ -277,14 +278,14 @@ def test_an_archive_waiting_for_request_budget_is_not_a_provider_failure(provide
     provider.requests_per_minute = 1
     provider.save()
     ProviderState.objects.filter(pk=provider.pk).update(tokens=0, tokens_updated_at=timezone.now())
-    assert archive.archive_video(video.pk) == "waiting for budget"
+    assert archive.archive_video(video.pk) is Outcome.WAITING_FOR_BUDGET
     video.refresh_from_db()
     state = throttle.provider_state(provider)
     assert (video.state, video.retries, state.consecutive_failures, state.blocked_until) == ("archiving", 0, 0, None)
-    assert video.next_poll_at > timezone.now()
+    assert video.next_step_at > timezone.now()
 
 
-def test_submissions_leave_part_of_the_budget_to_waiting_archives(providers, media_root):
+def test_submissions_leave_part_of_the_budget_to_archives_at_work(providers, media_root):
     from videos import throttle
     from videos.models import ProviderState
 
@@ -292,9 +293,12 @@ def test_submissions_leave_part_of_the_budget_to_waiting_archives(providers, med
     provider = providers["emulator-openai"]
     provider.requests_per_minute = 120  # a bucket of 10
     provider.save()
-    drive(new_video(alice, provider), until=("archiving",))
+    finished = drive(new_video(alice, provider), until=("archiving",))
     ProviderState.objects.filter(pk=provider.pk).update(tokens=6, tokens_updated_at=timezone.now())
     for i in range(3):
         new_video(alice, provider, prompt=f"later {i} [emulator:queue=30]")
     assert pipeline.submit_pending(provider) == 1  # 6 tokens, 5 kept for the archive
     assert throttle.provider_state(provider).tokens >= 4.9
+    # An archive backing off after failures does not hold everyone else back.
+    Video.objects.filter(pk=finished.pk).update(retries=1)
+    assert pipeline.submit_pending(provider) >= 1

@@ -243,7 +243,7 @@ def test_a_create_meeting_an_endless_answer_is_reconciled_not_sent_again(provide
     assert peak[0] < MEMORY_BUDGET
     video.refresh_from_db()
     assert video.state == VideoState.PENDING and video.submit_outcome_unknown
-    Video.objects.filter(pk=video.pk).update(next_poll_at=None)  # reconcile now, not after the usual wait
+    Video.objects.filter(pk=video.pk).update(next_step_at=None)  # reconcile now, not after the usual wait
     video = drive(video)
     assert video.state == VideoState.READY
     assert emulator.jobs_created("openai") == 1 and emulator.received("openai", "create") == 1

@@ -28,8 +28,8 @@ def openai(providers, settings):
 def reconcile_until_settled(video: Video, provider) -> Video:
     """Run reconciliation as the poll loop does until the video holds a job or has failed."""
     for _ in range(40):
-        Video.objects.filter(pk=video.pk, provider_job_id="").update(next_poll_at=None)
-        with pipeline.adapter_for(provider) as adapter:
+        Video.objects.filter(pk=video.pk, provider_job_id="").update(next_step_at=None)
+        with provider.adapter() as adapter:
             pipeline.reconcile_unknown(provider, adapter)
         video.refresh_from_db()
         if video.provider_job_id or video.state == "failed":
@@ -97,7 +97,7 @@ def test_a_create_sent_by_a_worker_that_died_is_reconciled_not_resent(openai, em
     claimed, token = services.video_claim_next_submission(openai)
     assert claimed.pk == video.pk
     assert services.video_mark_submit_started(video.pk, token)
-    with pipeline.adapter_for(openai) as adapter:
+    with openai.adapter() as adapter:
         adapter.create(pipeline.submission_spec(claimed))  # sent; then the worker dies
     Video.objects.filter(pk=video.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
 
@@ -118,7 +118,7 @@ def test_a_create_refused_for_now_is_sent_again_later(openai, emulator):
     openai.state.blocked_until = None
     openai.state.consecutive_failures = 0
     openai.state.save()
-    Video.objects.filter(pk=video.pk).update(next_poll_at=None)
+    Video.objects.filter(pk=video.pk).update(next_step_at=None)
     assert drive(video).state == "ready"
     assert emulator.received("openai", "create") == 2 and emulator.jobs_created("openai") == 1
 
@@ -130,7 +130,7 @@ def test_one_provider_job_is_never_recorded_for_two_videos(openai, emulator):
     bobs.refresh_from_db()
     alices = new_video(alice, openai, prompt=SAME_REQUEST)
     token = services.video_claim(alices.pk, states=("pending",))
-    with pipeline.adapter_for(openai) as adapter:
+    with openai.adapter() as adapter:
         bobs_job = adapter.retrieve(bobs.provider_job_id)
     assert not services.video_mark_submitted(alices.pk, token, bobs_job)
     alices.refresh_from_db()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.utils import timezone
 
 from videos import archive, pipeline, services
 from videos.models import Heartbeat, Provider, ProviderState, Video, VideoAsset, VideoState
@@ -42,8 +45,9 @@ class ProviderForm(forms.ModelForm):
                 kwargs["assume_scheme"] = "https"
             return field.formfield(**kwargs)
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         # The stored key goes wherever base_url points: whoever moves it must know the key.
         if self.instance.pk and "base_url" in self.changed_data and not cleaned.get("new_api_key"):
             self.add_error(
@@ -123,7 +127,7 @@ class VideoAdmin(admin.ModelAdmin):
         "archived_at",
         "finished_at",
         "deleted_at",
-        "next_poll_at",
+        "next_step_at",
         "priority",
         "attempts",
         "retries",
@@ -196,8 +200,6 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     @admin.display(description="Seconds ago")
     def age(self, obj: Heartbeat) -> int:
-        from django.utils import timezone
-
         return int((timezone.now() - obj.seen_at).total_seconds())
 
     def has_add_permission(self, request) -> bool:

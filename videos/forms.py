@@ -10,19 +10,19 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from videos.inputs import VideoCreateInput
 from videos.models import Provider, Video
+from videos.selectors import model_choices
 from videos.templatetags.video_display import orientation, pretty_size
 from videos.validation import (
     MAX_PROMPT_CHARS,
     InvalidRequest,
-    VideoRequest,
     clean_prompt,
     clean_seconds,
     clean_size,
     clean_upload,
     clean_variants,
     default_size,
-    model_choices,
     resolve_model,
     variant_limit,
 )
@@ -105,7 +105,7 @@ class VideoForm(RequestForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.video_request: VideoRequest | None = None
+        self.create_input: VideoCreateInput | None = None
         self.fields["image"].help_text = (
             "A JPEG, PNG or WebP image of exactly the video's size in pixels, up to "
             f"{filesizeformat(settings.MAX_INPUT_IMAGE_BYTES)}. The video starts from it."
@@ -152,7 +152,8 @@ class VideoForm(RequestForm):
         }
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         prompt = self.checked(clean_prompt, data.get("prompt"))
         resolved = self.checked(resolve_model, data.get("model") or None)
         if resolved is None:
@@ -176,7 +177,7 @@ class VideoForm(RequestForm):
             # A browser never sends a chosen file twice: say so, or the next try silently loses it.
             self.add_error("image", "Choose the image again: it is not kept when the form has to be corrected.")
         if not self.errors and prompt is not None and size and seconds and n_variants:
-            self.video_request = VideoRequest(
+            self.create_input = VideoCreateInput(
                 provider=provider,
                 model=model,
                 prompt=prompt,
@@ -201,14 +202,15 @@ class RemixForm(RequestForm):
     def __init__(self, *args, source: Video, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.source = source
-        self.video_request: VideoRequest | None = None
+        self.create_input: VideoCreateInput | None = None
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         prompt = self.checked(clean_prompt, data.get("prompt"))
         if prompt is not None:
             source = self.source
-            self.video_request = VideoRequest(
+            self.create_input = VideoCreateInput(
                 provider=source.provider,
                 model=source.model,
                 prompt=prompt,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -9,7 +11,10 @@ from django.db import models
 from django.utils import timezone
 
 from videos.keys import decrypt_key, encrypt_key, mask_key
-from videos.providers.base import ProviderConfig
+from videos.providers import types as provider_types
+from videos.providers.base import VideoProvider
+from videos.providers.registry import build_provider
+from videos.providers.types import ProviderConfig
 
 ID_MAX_LENGTH = 64
 
@@ -135,15 +140,19 @@ class Provider(models.Model):
     def as_config(self) -> ProviderConfig:
         """What the HTTP adapters need; they never see this model."""
         return ProviderConfig(
-            kind=self.kind,
+            kind=cast(provider_types.ProviderKind, self.kind),  # one of the field's choices
             base_url=self.base_url,
             api_key=self.api_key,
             name=self.name,
-            auth_style=self.auth_style,
+            auth_style=cast(provider_types.AuthStyle, self.auth_style),  # ProviderConfig fills a blank one
             api_version=self.api_version or None,
             max_download_bytes=settings.PIPELINE_MAX_ASSET_BYTES,
             max_response_bytes=settings.PROVIDER_MAX_RESPONSE_BYTES,
         )
+
+    def adapter(self) -> VideoProvider:
+        """An HTTP adapter for this provider's protocol; use it as a context manager."""
+        return build_provider(self.as_config())
 
 
 class VideoState(models.TextChoices):
@@ -176,7 +185,7 @@ class VideoQuerySet(models.QuerySet["Video"]):
     def active(self) -> VideoQuerySet:
         return self.filter(state__in=ACTIVE_STATES)
 
-    def with_ids(self, video_ids: list[object]) -> VideoQuerySet:
+    def with_ids(self, video_ids: Sequence[object]) -> VideoQuerySet:
         """The videos with these public ids. Text no id can be (too long, or with a NUL byte,
         which PostgreSQL refuses in a query) finds nothing, exactly like an id that does not exist."""
         valid = [v for v in video_ids if isinstance(v, str) and "\x00" not in v and len(v) <= ID_MAX_LENGTH]
@@ -232,7 +241,12 @@ class Video(models.Model):
         default=False, help_text="The create was sent but its answer was lost: reconcile, never resend."
     )
     poll_count = models.PositiveIntegerField(default=0)
-    next_poll_at = models.DateTimeField(null=True, blank=True)
+    next_step_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this video's next step is due (see videos/services.py)."
+    )
+    provider_assets = models.JSONField(
+        default=list, blank=True, help_text="The files of the finished job, as the poll that saw it finish listed them."
+    )
     priority = models.SmallIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(
         default=0, help_text="Workers lost while holding this video's current step (crashes, kills)."
@@ -248,7 +262,7 @@ class Video(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["state", "next_poll_at"], name="video_state_next_poll"),
+            models.Index(fields=["state", "next_step_at"], name="video_state_next_step"),
             models.Index(fields=["owner", "-created_at"], name="video_owner_created"),
             models.Index(fields=["state", "provider_expires_at"], name="video_state_deadline"),
             models.Index(fields=["provider", "state"], name="video_provider_state"),

@@ -1,14 +1,16 @@
-"""The cluster's work: submit, poll, archive, sweep. Called by the thin tasks in tasks.py.
+"""The cluster's work at the provider: submit, reconcile lost creates, poll, in one loop per
+provider. Called by the thin tasks in tasks.py; archiving is in archive.py, the periodic
+clean-up in sweeper.py.
 
 Every step re-reads the video row, the source of truth, and changes it only through
-videos.services; a step run twice, or by two workers at once, takes effect once.
+videos.services; a step run twice, or by two workers at once, takes effect once. Waits and
+try caps come from videos.backoff; what a step did is an Outcome.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -22,14 +24,14 @@ from django.db import connection
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from videos import services, storage, throttle
+from videos import archive, backoff, services, throttle
 from videos.models import Heartbeat, Provider, Video, VideoState
-from videos.providers.base import JobStatus, ProviderError, SubmissionSpec, VideoProvider
-from videos.providers.registry import build_provider
+from videos.outcomes import Outcome
+from videos.providers.base import VideoProvider
+from videos.providers.types import JobStatus, ProviderError, SubmissionSpec
 
 logger = logging.getLogger("videos.pipeline")
 
-RECONCILE_ATTEMPTS = 4  # list look-ups for a lost create before giving up on it
 SUBMIT_UNKNOWN_MESSAGE = (
     "The provider did not answer the request and does not list it. It was not sent "
     "again, so it cannot have been billed twice. Please try again."
@@ -38,32 +40,6 @@ SUBMIT_UNKNOWN_MESSAGE = (
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def heartbeat(name: str, detail: str = "") -> None:
-    Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now(), "detail": detail[:200]})
-
-
-def adapter_for(provider: Provider) -> VideoProvider:
-    return build_provider(provider.as_config())
-
-
-def _record_provider_error(provider: Provider, error: ProviderError) -> None:
-    if not error.permanent:
-        throttle.provider_record_failure(
-            provider, retry_after=error.retry_after, message=error.message, throttled=error.status_code == 429
-        )
-
-
-def backoff_seconds(retries: int, retry_after: float | None = None) -> float:
-    """Wait before a video's next try: doubling from 2 s to 30 s, never below retry-after,
-    plus up to a quarter more at random, so that the videos a 429 or an outage held back
-    together do not all come back in the same second.
-
-    Short, because the provider as a whole is protected by its shared retry-after block and
-    circuit breaker; this only spreads one video's tries."""
-    base = max(retry_after or 0.0, min(30.0, 2.0 * 2 ** max(0, retries)))
-    return base * (1.0 + random.random() / 4)
 
 
 @contextmanager
@@ -118,86 +94,92 @@ def submission_spec(video: Video) -> SubmissionSpec:
 
 
 def submit_pending(provider: Provider, *, limit: int = 50) -> int:
-    """Send pending videos to the provider while it has free slots and request budget."""
-    sent = 0
-    with adapter_for(provider) as adapter:
-        while sent < limit:
+    """Send pending videos to the provider while it has free slots and request budget.
+    Returns how many were settled (sent, failed or handed to reconciliation)."""
+    settled = 0
+    with provider.adapter() as adapter:
+        while settled < limit:
             if throttle.throttle_acquire(provider, cost=0) > 0:
                 break  # backing off after a 429 or while the breaker is open
             claimed = services.video_claim_next_submission(provider)
             if claimed is None:
                 break
             video, token = claimed
-            if not _submit_one(provider, adapter, video, token):
+            if _submit_one(provider, adapter, video, token) is Outcome.PROVIDER_WAIT:
                 break
-            sent += 1
-    return sent
+            settled += 1
+    return settled
 
 
-def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token: str) -> bool:
-    """Send one claimed video; False when the provider asked us to stop for now."""
+def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token: str) -> Outcome:
+    """Send one claimed video. PROVIDER_WAIT means the provider asked for patience: stop
+    sending to it for now; any other outcome settled this video and the next may go."""
     if video.attempts > settings.PIPELINE_MAX_ATTEMPTS:
-        services.video_fail(
-            video.pk, code="submit_failed", message="Submitting this video crashed repeatedly.", token=token
-        )
-        return True
+        return _fail(video, token, "submit_failed", "Submitting this video crashed repeatedly.")
     if video.retries >= settings.PIPELINE_MAX_RETRIES:
-        services.video_fail(
-            video.pk,
-            code="submit_failed",
-            message="The provider kept refusing the request; it was never accepted.",
-            token=token,
-        )
-        return True
-    # Archives race the provider's deadline: while any wait, new submissions leave them half
-    # of the bucket.
-    archives_waiting = Video.objects.filter(provider=provider, state=VideoState.ARCHIVING).exists()
-    reserve = throttle.bucket_capacity(provider) / 2 if archives_waiting else 0.0
+        return _fail(video, token, "submit_failed", "The provider kept refusing the request; it was never accepted.")
+    # Archives race the provider's deadline: while any is at work, creates leave them half of
+    # the bucket. One backing off after failures does not hold everyone else back.
+    archives_at_work = Video.objects.filter(
+        provider=provider, state=VideoState.ARCHIVING, retries=0, deleted_at__isnull=True
+    ).exists()
+    reserve = throttle.bucket_capacity(provider) / 2 if archives_at_work else 0.0
     wait = throttle.throttle_acquire(provider, reserve=min(reserve, throttle.bucket_capacity(provider) - 1))
     if wait > 0:
         services.video_lease_release(video.pk, token, retry_in=min(wait, 60))
-        return False
+        return Outcome.PROVIDER_WAIT
     try:
         spec = submission_spec(video)
     except OSError as exc:
-        services.video_fail(
-            video.pk, code="input_missing", message=f"The start frame could not be read: {exc}", token=token
-        )
-        return True
+        return _fail(video, token, "input_missing", f"The start frame could not be read: {exc}")
     if video.remix_source_id and not spec.remix_of:
-        services.video_fail(
-            video.pk, code="remix_source_gone", message="The video to remix no longer exists.", token=token
-        )
-        return True
+        return _fail(video, token, "remix_source_gone", "The video to remix no longer exists.")
     if not services.video_mark_submit_started(video.pk, token):
-        return True  # the lease was lost before anything was sent: another worker has it
+        return Outcome.LEASE_LOST  # lost before anything was sent: another worker has it
     try:
         with lease_kept(video.pk, token):
             status = adapter.remix(spec.remix_of, spec.prompt) if spec.remix_of else adapter.create(spec)
     except ProviderError as error:
-        if error.outcome_unknown:
-            logger.warning("video %s: create sent but its answer was lost; reconciling", video.pk)
-            services.video_mark_submit_unknown(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS)
-            return True
-        if error.permanent and spec.remix_of and error.status_code == 404:
-            # Providers remix only what they still hold, and they delete results after hours.
-            services.video_fail(
-                video.pk,
-                code="remix_source_expired",
-                message="The provider no longer holds the original video, so it cannot be remixed. Create a new video instead.",
-                token=token,
-            )
-            return True
-        if error.permanent:
-            services.video_fail(video.pk, code=error.code or "provider_rejected", message=error.message, token=token)
-            return True
-        _record_provider_error(provider, error)
-        services.video_submit_refused(video.pk, token, retry_in=backoff_seconds(video.retries, error.retry_after))
-        return False
+        return _create_refused(provider, video, token, error, remix=bool(spec.remix_of))
     throttle.provider_record_success(provider)
     if not services.video_mark_submitted(video.pk, token, status):
         _job_not_recorded(adapter, video.pk, status.job_id)
-    return True
+        return Outcome.STALE
+    return Outcome.SUBMITTED
+
+
+def submit_and_kick(provider: Provider) -> int:
+    """A new video was stored: send what the provider can take now, and make sure a poll
+    loop runs (the schedule starts one every minute too)."""
+    settled = submit_pending(provider)
+    if any(not throttle.poll_lease_held(p) for p in Provider.objects.filter(enabled=True)):
+        services.enqueue("videos.tasks.poll_loop")
+    return settled
+
+
+def _fail(video: Video, token: str, code: str, message: str) -> Outcome:
+    services.video_fail(video.pk, code=code, message=message, token=token)
+    return Outcome.FAILED
+
+
+def _create_refused(provider: Provider, video: Video, token: str, error: ProviderError, *, remix: bool) -> Outcome:
+    if error.outcome_unknown:
+        logger.warning("video %s: create sent but its answer was lost; reconciling", video.pk)
+        services.video_mark_submit_unknown(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS)
+        return Outcome.RECONCILING
+    if error.permanent and remix and error.status_code == 404:
+        # Providers remix only what they still hold, and they delete results after hours.
+        return _fail(
+            video,
+            token,
+            "remix_source_expired",
+            "The provider no longer holds the original video, so it cannot be remixed. Create a new video instead.",
+        )
+    if error.permanent:
+        return _fail(video, token, error.code or "provider_rejected", error.message)
+    throttle.provider_record_error(provider, error)
+    services.video_submit_refused(video.pk, token, retry_in=backoff.retry_wait(video.retries, error.retry_after))
+    return Outcome.PROVIDER_WAIT
 
 
 def _job_not_recorded(adapter: VideoProvider, video_id: str, job_id: str) -> None:
@@ -228,7 +210,7 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
     due = (
         Video.objects.filter(provider=provider, state=VideoState.PENDING, deleted_at__isnull=True)
         .filter(Q(submit_outcome_unknown=True) | Q(submit_started_at__isnull=False))
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+        .filter(Q(next_step_at__isnull=True) | Q(next_step_at__lte=now))
     )
     for video in due.select_related("provider", "remix_source")[:20]:
         token = services.video_claim(video.pk, states=(VideoState.PENDING,))
@@ -248,9 +230,9 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
         try:
             found = adapter.find_created(submission_spec(video), since=video.submit_started_at or video.created_at)
         except ProviderError as error:
-            _record_provider_error(provider, error)
+            throttle.provider_record_error(provider, error)
             services.video_lease_release(
-                video.pk, token, retry_in=backoff_seconds(video.retries, error.retry_after), failed=True
+                video.pk, token, retry_in=backoff.retry_wait(video.retries, error.retry_after), failed=True
             )
             continue
         throttle.provider_record_success(provider)
@@ -272,7 +254,7 @@ def _settle_reconciliation(video: Video, token: str, found: list[JobStatus]) -> 
             len(free),
             "another video sent the same request" if rivals else "none is certain",
         )
-    elif video.retries < RECONCILE_ATTEMPTS:
+    elif video.retries < backoff.RECONCILE_LOOKUPS:
         # Not listed yet: a create held up in flight may still arrive.
         services.video_lease_release(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS, failed=True)
         return
@@ -287,24 +269,30 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
     now = timezone.now()
     due = list(
         Video.objects.filter(
-            provider=provider, state__in=services.AT_PROVIDER, next_poll_at__lte=now, deleted_at__isnull=True
+            provider=provider, state__in=services.AT_PROVIDER, next_step_at__lte=now, deleted_at__isnull=True
         )
         .exclude(provider_job_id="")
         .select_related("provider")
-        .order_by("-priority", "provider_expires_at", "next_poll_at")[:batch]
+        .order_by("-priority", "provider_expires_at", "next_step_at")[:batch]
     )
     if not due:
         return 0
-    wait = throttle.throttle_acquire(provider)
+    # Archives race the provider's deadline: while any is at work, creates leave them half of
+    # the bucket. One backing off after failures does not hold everyone else back.
+    archives_at_work = Video.objects.filter(
+        provider=provider, state=VideoState.ARCHIVING, retries=0, deleted_at__isnull=True
+    ).exists()
+    reserve = throttle.bucket_capacity(provider) / 2 if archives_at_work else 0.0
+    wait = throttle.throttle_acquire(provider, reserve=min(reserve, throttle.bucket_capacity(provider) - 1))
     if wait > 0:
         return 0
     since = min((v.submitted_at or v.created_at) for v in due)
     try:
         result = adapter.poll_many([v.provider_job_id for v in due], since=since)
     except ProviderError as error:  # the list call itself failed: every due video waits, spread out
-        _record_provider_error(provider, error)
+        throttle.provider_record_error(provider, error)
         for video in due:
-            services.video_poll_later(video.pk, seconds=backoff_seconds(video.poll_count + 1, error.retry_after))
+            services.video_poll_later(video.pk, seconds=backoff.retry_wait(video.poll_count + 1, error.retry_after))
         return 0
     throttle.throttle_debit(provider, max(0, result.calls - 1))
     for video in due:
@@ -312,12 +300,12 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
         if status is not None:
             services.video_apply_status(video, status)
             continue
-        error = result.errors.get(video.provider_job_id)
-        if error is not None and error.status_code == 404:
+        failure = result.errors.get(video.provider_job_id)
+        if failure is not None and failure.status_code == 404:
             _job_vanished(video)
-        elif error is not None:
-            _record_provider_error(provider, error)
-            services.video_poll_later(video.pk, seconds=backoff_seconds(video.poll_count + 1, error.retry_after))
+        elif failure is not None:
+            throttle.provider_record_error(provider, failure)
+            services.video_poll_later(video.pk, seconds=backoff.retry_wait(video.poll_count + 1, failure.retry_after))
         else:
             services.video_poll_later(video.pk, seconds=max(1.0, result.retry_after or 1.0))
     if len(result) > 0:  # the provider answered: whatever failed beside it, it is up
@@ -334,18 +322,12 @@ def _job_vanished(video: Video) -> None:
 
 
 def next_due_in(provider: Provider) -> float:
-    soonest = Video.objects.filter(provider=provider, state__in=services.AT_PROVIDER).aggregate(t=Min("next_poll_at"))[
+    soonest = Video.objects.filter(provider=provider, state__in=services.AT_PROVIDER).aggregate(t=Min("next_step_at"))[
         "t"
     ]
     if soonest is None:
         return settings.PIPELINE_MAX_POLL_SECONDS
     return max(0.0, (soonest - timezone.now()).total_seconds())
-
-
-def resume_stalled_archives() -> int:
-    from videos.archive import resume_stalled_archives as resume
-
-    return resume()
 
 
 def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
@@ -370,13 +352,13 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
             held = providers
             if not providers:
                 break
-            heartbeat("poll-loop", f"{owner} {len(providers)} provider(s)")
-            counts["resumed"] = counts.get("resumed", 0) + resume_stalled_archives()
+            services.heartbeat_record("poll-loop", f"{owner} {len(providers)} provider(s)")
+            counts["resumed"] = counts.get("resumed", 0) + archive.resume_stalled_archives()
             sleep_for = settings.PIPELINE_MAX_POLL_SECONDS
             for provider in providers:
                 try:
                     counts["submitted"] += submit_pending(provider)
-                    with adapter_for(provider) as adapter:
+                    with provider.adapter() as adapter:
                         reconcile_unknown(provider, adapter)
                         counts["polled"] += poll_due(provider, adapter)
                 except Exception:
@@ -391,9 +373,7 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
         for provider in held:
             throttle.poll_lease_release(provider, owner)
     if held and seconds is None and _work_waiting():
-        from django_q.tasks import async_task
-
-        async_task("videos.tasks.poll_loop")
+        services.enqueue("videos.tasks.poll_loop")
         counts["handed_over"] = 1
     return counts
 
@@ -408,59 +388,6 @@ def _pending_due_in(provider: Provider) -> float:
     if Video.objects.filter(provider=provider, state=VideoState.PENDING, deleted_at__isnull=True).exists():
         return 1.0
     return settings.PIPELINE_MAX_POLL_SECONDS
-
-
-# --- sweeping -----------------------------------------------------------------------------
-
-
-def sweep() -> dict[str, int]:
-    """Deadlines and leftovers: raise priority near expiry, expire what is past it, resume
-    archives whose worker died, clear unfinished uploads, restart a missing poll loop."""
-    now = timezone.now()
-    counts = {
-        "urgent": services.videos_raise_priority_near_deadline(
-            within=timedelta(minutes=settings.PIPELINE_URGENT_MINUTES)
-        ),
-        "expired": 0,
-        "resumed": resume_stalled_archives(),
-    }
-    # At the provider, past the deadline and not archiving: the results are gone. Each update
-    # re-checks state, lease and deadline, which may have moved since the ids were read.
-    for video_id in Video.objects.filter(state__in=services.AT_PROVIDER, provider_expires_at__lt=now).values_list(
-        "pk", flat=True
-    ):
-        counts["expired"] += services.video_mark_expired(video_id)
-    counts["uploads_aborted"] = storage.abort_stale_uploads(timedelta(hours=6))
-    counts["cleanups"] = _resume_cleanups(now)
-    counts["retention_deleted"] = _delete_past_retention(now)
-    heartbeat("sweeper", str(counts))
-    return counts
-
-
-def _delete_past_retention(now) -> int:
-    """With VIDEO_RETENTION_DAYS set, stored videos older than that are deleted (the API's expires_at)."""
-    if not settings.VIDEO_RETENTION_DAYS:
-        return 0
-    cutoff = now - timedelta(days=settings.VIDEO_RETENTION_DAYS)
-    old = Video.objects.filter(state=VideoState.READY, archived_at__lt=cutoff, deleted_at__isnull=True)
-    count = 0
-    for video in old[:500]:
-        services.video_delete(video=video)
-        count += 1
-    return count
-
-
-def _resume_cleanups(now) -> int:
-    """Deleted videos whose clean-up has not finished (it waits for a running archive)."""
-    from django_q.tasks import async_task
-
-    stale = Video.objects.filter(deleted_at__lt=now - timedelta(seconds=30)).filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
-    )
-    ids = list(stale.values_list("pk", flat=True)[:200])
-    for video_id in ids:
-        async_task("videos.tasks.cleanup_video", video_id)
-    return len(ids)
 
 
 def cluster_stalled() -> bool:

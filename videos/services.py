@@ -4,6 +4,21 @@ A video's state changes only in this module, and only through conditional update
 (`filter(state=...).update(...)` that must change exactly one row), so two workers can never
 both take the same step. Steps that take long hold a lease (`lease_owner`, `lease_expires_at`)
 that they renew; an expired lease lets another worker take over.
+
+What each timestamp and counter means, by state (waits and caps: videos/backoff.py):
+
+| field | pending | submitted, generating | archiving | ready, failed, expired |
+|---|---|---|---|---|
+| `next_step_at` | when it may be sent (after a refusal) or looked up again (create outcome unknown) | when to poll the job next | when the sweeper may enqueue the archive again (guards against enqueuing twice) | none |
+| `lease_owner`, `lease_expires_at` | a submitter or reconciler works on it | (polls take no lease) | an archive works on it | a fresh copy is being made (ready) |
+| `submit_started_at` | set once the create was sent: never sent again, only reconciled | when the create was sent | same | same |
+| `attempts` | workers lost holding it (crashes): the poison cap `PIPELINE_MAX_ATTEMPTS` | reset to 0 | workers lost while archiving | n/a |
+| `retries` | transient refusals (`PIPELINE_MAX_RETRIES`), or list look-ups when the outcome is unknown (`RECONCILE_LOOKUPS`) | reset to 0 | transient archive failures (never fatal before the deadline) | n/a |
+| `poll_count` | 0 | polls made; the poll interval grows with it | unchanged | unchanged |
+| `provider_assets` | empty | empty | the files the poll saw, so the archive need not ask | kept |
+
+The broker's own `max_attempts` only bounds blind redelivery of a task; every decision to try
+again is taken here, from the video's row.
 """
 
 from __future__ import annotations
@@ -20,10 +35,13 @@ from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Query
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from videos import storage
+from videos import backoff, storage
+from videos.asset_refs import assets_to_json
+from videos.inputs import InputImage, VideoCreateInput
 from videos.models import (
     ACTIVE_STATES,
     AuthStyle,
+    Heartbeat,
     Provider,
     ProviderKind,
     ProviderState,
@@ -32,7 +50,8 @@ from videos.models import (
     VideoKind,
     VideoState,
 )
-from videos.providers.base import JobStatus
+from videos.outcomes import Outcome
+from videos.providers.types import AssetRef, JobStatus
 from videos.throttle import provider_state
 
 logger = logging.getLogger("videos.pipeline")
@@ -45,19 +64,20 @@ def new_lease_token() -> str:
     return f"{os.getpid()}.{secrets.token_hex(8)}"
 
 
-def _enqueue(func: str, *args, **kwargs) -> None:
+def enqueue(func: str, *args: object) -> None:
+    """The one way work is handed to the cluster: once the current transaction commits (at
+    once outside one), so a task never looks for a row that is not there yet."""
     from django_q.tasks import async_task
 
-    transaction.on_commit(lambda: async_task(func, *args, **kwargs))
+    transaction.on_commit(lambda: async_task(func, *args))
+
+
+def heartbeat_record(name: str, detail: str = "") -> None:
+    """When a part of the cluster last worked (the admin, /healthz and pipeline_status read it)."""
+    Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now(), "detail": detail[:200]})
 
 
 # --- creating -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InputImage:
-    data: bytes
-    content_type: str
 
 
 def video_create(
@@ -95,7 +115,7 @@ def video_create(
                 video.input_image_key = stored_key
                 video.input_image_type = input_image.content_type
             video.save(force_insert=True)
-            _enqueue("videos.tasks.submit_pending", provider.pk)
+            enqueue("videos.tasks.submit_pending", provider.pk)
     except BaseException:
         if stored_key:
             storage.delete_prefix(storage.video_prefix(owner.pk, video.id))
@@ -103,8 +123,8 @@ def video_create(
     return video
 
 
-def video_request_submit(*, user, request) -> Video:
-    """A user's validated request (validation.VideoRequest): check their limits, then create.
+def video_request_submit(*, user, data: VideoCreateInput) -> Video:
+    """A user's checked request (built by videos.validation's rules): check their limits, then create.
 
     The user's row is locked so two simultaneous requests cannot both pass a limit.
     """
@@ -113,17 +133,17 @@ def video_request_submit(*, user, request) -> Video:
 
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
-        check_user_limits(user, requested_seconds=request.seconds * request.n_variants)
+        check_user_limits(user, requested_seconds=data.seconds * data.n_variants)
         return video_create(
             owner=user,
-            provider=request.provider,
-            model=request.model,
-            prompt=request.prompt,
-            size=request.size,
-            seconds=request.seconds,
-            n_variants=request.n_variants,
-            input_image=request.input_image,
-            remix_source=request.remix_source,
+            provider=data.provider,
+            model=data.model,
+            prompt=data.prompt,
+            size=data.size,
+            seconds=data.seconds,
+            n_variants=data.n_variants,
+            input_image=data.input_image,
+            remix_source=data.remix_source,
         )
 
 
@@ -166,7 +186,7 @@ def video_lease_release(video_id: str, token: str, *, retry_in: float | None = N
     """Let go of the step; with `retry_in`, come back then; `failed` counts a transient failure."""
     fields: dict = {"lease_owner": "", "lease_expires_at": None}
     if retry_in is not None:
-        fields["next_poll_at"] = timezone.now() + timedelta(seconds=retry_in)
+        fields["next_step_at"] = timezone.now() + timedelta(seconds=retry_in)
     if failed:
         fields["retries"] = F("retries") + 1
     return Video.objects.filter(pk=video_id, lease_owner=token).update(**fields) == 1
@@ -198,7 +218,7 @@ def video_claim_next_submission(provider: Provider) -> tuple[Video, str] | None:
                 submit_started_at__isnull=True,
             )
             .filter(_lease_free(now))
-            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
+            .filter(Q(next_step_at__isnull=True) | Q(next_step_at__lte=now))
             .order_by("-priority", "created_at")
             .values_list("id", "owner_id")[:200]
         )
@@ -235,7 +255,7 @@ def video_submit_refused(video_id: str, token: str, *, retry_in: float) -> bool:
         Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
             submit_started_at=None,
             retries=F("retries") + 1,
-            next_poll_at=timezone.now() + timedelta(seconds=retry_in),
+            next_step_at=timezone.now() + timedelta(seconds=retry_in),
             lease_owner="",
             lease_expires_at=None,
         )
@@ -278,7 +298,7 @@ def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
                 poll_count=0,
                 progress=min(status.progress or 0, 99),
                 provider_expires_at=expires_at,
-                next_poll_at=now + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS),
+                next_step_at=now + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS),
                 lease_owner="",
                 lease_expires_at=None,
             )
@@ -295,7 +315,7 @@ def video_mark_submit_unknown(video_id: str, token: str, *, retry_in: float) -> 
         Video.objects.filter(pk=video_id, lease_owner=token, state=VideoState.PENDING).update(
             submit_outcome_unknown=True,
             retries=0,  # from here on: look-ups in the provider's list
-            next_poll_at=timezone.now() + timedelta(seconds=retry_in),
+            next_step_at=timezone.now() + timedelta(seconds=retry_in),
             lease_owner="",
             lease_expires_at=None,
         )
@@ -340,21 +360,15 @@ def video_jobs_held(provider: Provider, job_ids: list[str], *, besides: str) -> 
 # --- polling ------------------------------------------------------------------------------
 
 
-def poll_interval(poll_count: int) -> float:
-    """Fast first, backing off to a cap: users see progress soon, providers see few calls."""
-    interval = settings.PIPELINE_FIRST_POLL_SECONDS * settings.PIPELINE_POLL_BACKOFF ** max(0, poll_count)
-    return min(settings.PIPELINE_MAX_POLL_SECONDS, interval)
-
-
-def video_apply_status(video: Video, status: JobStatus) -> str:
-    """Record what the provider said. Returns what happened: archiving, failed, progress or unknown."""
+def video_apply_status(video: Video, status: JobStatus) -> Outcome:
+    """Record what the provider said: ARCHIVING, FAILED, PROGRESS, UNKNOWN, or STALE."""
     now = timezone.now()
     base = Video.objects.filter(pk=video.pk, state__in=AT_PROVIDER, deleted_at__isnull=True)
-    next_poll = now + timedelta(seconds=poll_interval(video.poll_count + 1))
+    next_poll = now + timedelta(seconds=backoff.poll_interval(video.poll_count + 1))
     common = {
         "provider_status": (status.raw_status or "")[:40],
         "poll_count": F("poll_count") + 1,
-        "next_poll_at": next_poll,
+        "next_step_at": next_poll,
     }
     if status.generation_ids:
         common["provider_generation_ids"] = list(status.generation_ids)
@@ -367,27 +381,28 @@ def video_apply_status(video: Video, status: JobStatus) -> str:
                 **common,
                 "provider_expires_at": expires_at,
                 # The sweeper re-enqueues the archive if this task is lost before it starts.
-                "next_poll_at": now + timedelta(seconds=settings.PIPELINE_LEASE_SECONDS),
+                "next_step_at": now + timedelta(seconds=settings.PIPELINE_LEASE_SECONDS),
             },
             state=VideoState.ARCHIVING,
+            provider_assets=assets_to_json(status.assets()),
             progress=_at_least(99),
             provider_completed_at=status.completed_at or now,
             attempts=0,
             retries=0,
         )
         if changed:
-            _enqueue("videos.tasks.archive_video", video.pk)
-            return "archiving"
-        return "stale"
+            enqueue("videos.tasks.archive_video", video.pk)
+            return Outcome.ARCHIVING
+        return Outcome.STALE
     if status.state == "failed":
         changed = base.update(
-            **{**common, "next_poll_at": None},
+            **{**common, "next_step_at": None},
             state=VideoState.FAILED,
             error_code=status.error_code or "generation_failed",
             error_message=status.error_message or "The provider could not generate this video.",
             finished_at=now,
         )
-        return "failed" if changed else "stale"
+        return Outcome.FAILED if changed else Outcome.STALE
     if status.state in ("queued", "generating"):
         fields = dict(common)
         if status.state == "generating":
@@ -396,10 +411,10 @@ def video_apply_status(video: Video, status: JobStatus) -> str:
             # Progress only grows, and reaches 100 only when stored.
             fields["progress"] = _at_least(min(int(status.progress), 99))
         changed = base.update(**fields)
-        return "progress" if changed else "stale"
+        return Outcome.PROGRESS if changed else Outcome.STALE
     logger.warning("video %s: unknown provider status %r; polling again", video.pk, status.raw_status)
     base.update(**common)
-    return "unknown"
+    return Outcome.UNKNOWN
 
 
 def _at_least(progress: int) -> Greatest:
@@ -415,13 +430,20 @@ def _default_expiry(video: Video, status: JobStatus) -> datetime:
 
 def video_poll_later(video_id: str, *, seconds: float) -> None:
     Video.objects.filter(pk=video_id, state__in=AT_PROVIDER).update(
-        next_poll_at=timezone.now() + timedelta(seconds=seconds)
+        next_step_at=timezone.now() + timedelta(seconds=seconds)
     )
 
 
 def video_note_expiry(video_id: str, expires_at: datetime) -> None:
     """The provider's latest word on when it deletes the results."""
     Video.objects.filter(pk=video_id, state__in=ACTIVE_STATES).update(provider_expires_at=expires_at)
+
+
+def video_note_assets(video_id: str, assets: tuple[AssetRef, ...]) -> None:
+    """The job's files as the provider listed them last (fresh URLs after a refused download)."""
+    Video.objects.filter(pk=video_id, state__in=(VideoState.ARCHIVING, VideoState.READY)).update(
+        provider_assets=assets_to_json(assets)
+    )
 
 
 # --- archiving ----------------------------------------------------------------------------
@@ -466,7 +488,7 @@ def video_mark_ready(video_id: str, token: str) -> bool:
             progress=100,
             archived_at=now,
             finished_at=now,
-            next_poll_at=None,
+            next_step_at=None,
             error_code="",
             error_message="",
             lease_owner="",
@@ -488,7 +510,7 @@ def video_fail(video_id: str, *, code: str, message: str, token: str | None = No
         error_code=code[:60],
         error_message=message,
         finished_at=timezone.now(),
-        next_poll_at=None,
+        next_step_at=None,
         lease_owner="",
         lease_expires_at=None,
     )
@@ -515,7 +537,7 @@ def video_mark_expired(video_id: str, *, token: str | None = None) -> bool:
         error_code="video_expired",
         error_message=EXPIRED_MESSAGE,
         finished_at=now,
-        next_poll_at=None,
+        next_step_at=None,
         lease_owner="",
         lease_expires_at=None,
     )
@@ -539,7 +561,7 @@ def video_delete(*, video: Video) -> None:
     """Hide the video at once (every later request is a 404); the cluster cancels and cleans up."""
     changed = Video.objects.filter(pk=video.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     if changed:
-        _enqueue("videos.tasks.cleanup_video", video.pk)
+        enqueue("videos.tasks.cleanup_video", video.pk)
 
 
 def video_claim_deleted(video_id: str) -> str | None:
@@ -564,55 +586,68 @@ def video_cancel(*, video: Video, message: str = "Cancelled by an administrator.
     """Stop a video that is still running: it fails with code `cancelled`; the cluster cancels it upstream."""
     changed = video_fail(video.pk, code="cancelled", message=message)
     if changed and video.provider_job_id:
-        _enqueue("videos.tasks.cancel_at_provider", video.pk)
+        enqueue("videos.tasks.cancel_at_provider", video.pk)
     return changed
 
 
-def video_requeue(*, video: Video) -> str:
+def video_requeue(*, video: Video) -> Outcome:
     """Admin: poll again now, or archive again if the provider had finished.
 
     A ready video is never moved back: its fresh copy is made beside the stored one (see
     archive.rearchive_video), and the caller checks first that the provider still holds it."""
     now = timezone.now()
     if video.state in AT_PROVIDER:
-        Video.objects.filter(pk=video.pk, state__in=AT_PROVIDER).update(next_poll_at=now, priority=10)
-        return "poll"
+        Video.objects.filter(pk=video.pk, state__in=AT_PROVIDER).update(next_step_at=now, priority=10)
+        return Outcome.POLL
     if video.state == VideoState.READY:
-        _enqueue("videos.tasks.rearchive_video", video.pk)
-        return "rearchive"
+        enqueue("videos.tasks.rearchive_video", video.pk)
+        return Outcome.REARCHIVE
     if video.state == VideoState.ARCHIVING or (video.state == VideoState.FAILED and video.provider_completed_at):
         changed = Video.objects.filter(pk=video.pk, state=video.state).update(
-            state=VideoState.ARCHIVING, lease_owner="", lease_expires_at=None, attempts=0, retries=0, next_poll_at=now
+            state=VideoState.ARCHIVING, lease_owner="", lease_expires_at=None, attempts=0, retries=0, next_step_at=now
         )
         if changed:
-            _enqueue("videos.tasks.archive_video", video.pk)
-            return "archive"
-    return "none"
+            enqueue("videos.tasks.archive_video", video.pk)
+            return Outcome.ARCHIVE
+    return Outcome.NONE
 
 
 # --- providers ----------------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class EmulatorProvider:
+    display_name: str
+    kind: str
+    path: str
+    auth_style: str
+    api_version: str
+    model_names: tuple[str, ...]
+    max_concurrent_jobs: int
+    requests_per_minute: int
+
+
 EMULATOR_PROVIDERS = {
-    "emulator-openai": {
-        "display_name": "Emulator (OpenAI Videos protocol)",
-        "kind": ProviderKind.OPENAI,
-        "path": "/openai/v1",
-        "auth_style": AuthStyle.BEARER,
-        "api_version": "",
-        "model_names": ["sora-2", "sora-2-pro"],
-        "max_concurrent_jobs": 8,
-        "requests_per_minute": 600,
-    },
-    "emulator-azure": {
-        "display_name": "Emulator (Azure Sora jobs protocol)",
-        "kind": ProviderKind.AZURE_SORA,
-        "path": "/azure/openai/v1",
-        "auth_style": AuthStyle.API_KEY,
-        "api_version": "preview",
-        "model_names": ["sora"],
-        "max_concurrent_jobs": 4,
-        "requests_per_minute": 600,
-    },
+    "emulator-openai": EmulatorProvider(
+        display_name="Emulator (OpenAI Videos protocol)",
+        kind=ProviderKind.OPENAI,
+        path="/openai/v1",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=("sora-2", "sora-2-pro"),
+        max_concurrent_jobs=8,
+        requests_per_minute=600,
+    ),
+    "emulator-azure": EmulatorProvider(
+        display_name="Emulator (Azure Sora jobs protocol)",
+        kind=ProviderKind.AZURE_SORA,
+        path="/azure/openai/v1",
+        auth_style=AuthStyle.API_KEY,
+        api_version="preview",
+        model_names=("sora",),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
 }
 
 
@@ -626,15 +661,15 @@ def providers_sync_emulator(*, base_url: str | None = None) -> list[Provider]:
     synced = []
     for name, spec in EMULATOR_PROVIDERS.items():
         provider = Provider.objects.filter(name=name).first() or Provider(name=name, is_emulator=True)
-        provider.display_name = spec["display_name"]
-        provider.kind = spec["kind"]
-        provider.base_url = base + spec["path"]
-        provider.auth_style = spec["auth_style"]
-        provider.api_version = spec["api_version"]
+        provider.display_name = spec.display_name
+        provider.kind = spec.kind
+        provider.base_url = base + spec.path
+        provider.auth_style = spec.auth_style
+        provider.api_version = spec.api_version
         if not provider.pk:
-            provider.model_names = spec["model_names"]
-            provider.max_concurrent_jobs = spec["max_concurrent_jobs"]
-            provider.requests_per_minute = spec["requests_per_minute"]
+            provider.model_names = list(spec.model_names)
+            provider.max_concurrent_jobs = spec.max_concurrent_jobs
+            provider.requests_per_minute = spec.requests_per_minute
         provider.is_emulator = True
         provider.enabled = settings.EMULATOR_ENABLED
         provider.api_key = settings.EMULATOR_API_KEY

@@ -15,10 +15,14 @@ import os
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger("videos.storage")
 
@@ -60,8 +64,16 @@ def is_s3() -> bool:
     return default_storage.__class__.__name__ == "S3Storage"
 
 
-def _s3_client():
-    return default_storage.connection.meta.client
+def _s3() -> S3Storage:
+    return cast("S3Storage", default_storage)
+
+
+def _bucket() -> str:
+    return _s3().bucket_name
+
+
+def _s3_client() -> Any:
+    return _s3().connection.meta.client
 
 
 class ArchiveWriter(abc.ABC):
@@ -120,7 +132,7 @@ class S3ArchiveWriter(ArchiveWriter):
     def __init__(self, key: str, content_type: str) -> None:
         super().__init__(key, content_type)
         self.client = _s3_client()
-        self.bucket = default_storage.bucket_name
+        self.bucket = _bucket()
         self.part_bytes = settings.PIPELINE_PART_BYTES
         # Only the lease holder writes this key: an unfinished upload of it was left by a
         # worker that died, so it is aborted rather than left to the stale-upload sweep.
@@ -193,7 +205,7 @@ def object_size(key: str) -> int | None:
     """The stored size of a key, or None when there is no such object."""
     try:
         if is_s3():
-            return _s3_client().head_object(Bucket=default_storage.bucket_name, Key=key)["ContentLength"]
+            return _s3_client().head_object(Bucket=_bucket(), Key=key)["ContentLength"]
         return default_storage.size(key)
     except Exception:
         return None
@@ -205,7 +217,7 @@ def delete_prefix(prefix: str) -> int:
         raise ValueError(f"refusing to delete outside a video's folder: {prefix!r}")
     count = 0
     if is_s3():
-        client, bucket = _s3_client(), default_storage.bucket_name
+        client, bucket = _s3_client(), _bucket()
         paginator = client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
@@ -232,7 +244,7 @@ def abort_stale_uploads(older_than: timedelta) -> int:
     cutoff: datetime = timezone.now() - older_than
     removed = 0
     if is_s3():
-        client, bucket = _s3_client(), default_storage.bucket_name
+        client, bucket = _s3_client(), _bucket()
         for upload in client.list_multipart_uploads(Bucket=bucket, Prefix="videos/").get("Uploads", []):
             if upload["Initiated"] < cutoff:
                 client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
@@ -255,7 +267,7 @@ def signed_url(key: str, *, filename: str, content_type: str) -> str | None:
     return _s3_client().generate_presigned_url(
         "get_object",
         Params={
-            "Bucket": default_storage.bucket_name,
+            "Bucket": _bucket(),
             "Key": key,
             "ResponseContentType": content_type,
             "ResponseContentDisposition": f'attachment; filename="{filename}"',
@@ -268,9 +280,7 @@ def signed_url(key: str, *, filename: str, content_type: str) -> str | None:
 def read_range(key: str, start: int, end: int, *, chunk_bytes: int = 512 * 1024):
     """Yield the bytes start..end (inclusive) of a stored object, a chunk at a time."""
     if is_s3():
-        body = _s3_client().get_object(Bucket=default_storage.bucket_name, Key=key, Range=f"bytes={start}-{end}")[
-            "Body"
-        ]
+        body = _s3_client().get_object(Bucket=_bucket(), Key=key, Range=f"bytes={start}-{end}")["Body"]
         try:
             yield from body.iter_chunks(chunk_bytes)
         finally:

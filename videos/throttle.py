@@ -14,12 +14,11 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from videos.backoff import provider_block_seconds
 from videos.models import Provider, ProviderState
+from videos.providers.types import ProviderError
 
 logger = logging.getLogger("videos.pipeline")
-
-BREAKER_THRESHOLD = 5  # consecutive failures that open the breaker
-BREAKER_MAX_SECONDS = 30
 
 
 def provider_state(provider: Provider) -> ProviderState:
@@ -99,14 +98,24 @@ def provider_record_failure(provider: Provider, *, retry_after: float | None, me
         waits = []
         if retry_after is not None:
             waits.append(retry_after)
-        if not throttled and state.consecutive_failures >= BREAKER_THRESHOLD:
-            waits.append(min(BREAKER_MAX_SECONDS, 2 ** (state.consecutive_failures - BREAKER_THRESHOLD) * 2))
+        block = None if throttled else provider_block_seconds(state.consecutive_failures)
+        if block is not None:
+            waits.append(block)
             logger.warning("provider %s: breaker open after %d failures", provider.name, state.consecutive_failures)
         if waits:
             until = now + timedelta(seconds=max(waits))
             if state.blocked_until is None or state.blocked_until < until:
                 state.blocked_until = until
         state.save()
+
+
+def provider_record_error(provider: Provider, error: ProviderError) -> None:
+    """What a failed call teaches about the provider as a whole: nothing when the failure was
+    the request's own (permanent), else its retry-after and a step toward the breaker."""
+    if not error.permanent:
+        provider_record_failure(
+            provider, retry_after=error.retry_after, message=error.message, throttled=error.status_code == 429
+        )
 
 
 def poll_lease_acquire(provider: Provider, owner: str, seconds: float) -> bool:

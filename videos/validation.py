@@ -1,20 +1,21 @@
 """What a user may ask for: one set of rules for the API and the dashboard.
 
 Every rule raises `InvalidRequest` with the parameter it concerns and a message a person can
-act on; nothing is stored before all of them pass.
+act on; nothing is stored before all of them pass. What passes becomes a
+`videos.inputs.VideoCreateInput`, the input of `services.video_request_submit`.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
+from videos.inputs import InputImage
 from videos.models import Provider, ProviderKind, Video, VideoState
-from videos.services import InputImage
+from videos.selectors import model_choices
 
 MAX_PROMPT_CHARS = 32000
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -27,31 +28,6 @@ class InvalidRequest(Exception):
         self.param = param
         self.code = code
         self.status = status
-
-
-@dataclass(frozen=True)
-class VideoRequest:
-    provider: Provider
-    model: str
-    prompt: str
-    size: str
-    seconds: int
-    n_variants: int
-    input_image: InputImage | None = None
-    remix_source: Video | None = None
-
-
-def enabled_providers() -> list[Provider]:
-    return list(Provider.objects.filter(enabled=True).order_by("name"))
-
-
-def model_choices() -> list[tuple[str, Provider]]:
-    """Every model an enabled provider serves, with the provider that serves it (first wins)."""
-    seen: dict[str, Provider] = {}
-    for provider in enabled_providers():
-        for name in provider.model_names:
-            seen.setdefault(name, provider)
-    return list(seen.items())
 
 
 def clean_prompt(prompt: object, *, param: str = "prompt") -> str:
@@ -137,7 +113,11 @@ def clean_variants(n_variants: object, provider: Provider, size: str) -> int:
         return 1
     limit = variant_limit(provider, size)
     try:
-        number = int(n_variants)  # type: ignore[arg-type]
+        number = (
+            int(str(n_variants)) if isinstance(n_variants, (str, int)) and not isinstance(n_variants, bool) else None
+        )
+        if number is None:
+            raise TypeError(n_variants)
     except (TypeError, ValueError):
         raise InvalidRequest("n_variants must be a whole number.", param="n_variants", code="invalid_type") from None
     if isinstance(n_variants, bool) or not 1 <= number <= limit:

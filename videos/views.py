@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,11 +23,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from videos import services, storage
-from videos.api.content import serve_asset
 from videos.api.representation import our_expiry
+from videos.delivery import serve_asset
 from videos.forms import RemixForm, VideoForm
 from videos.limits import LimitExceeded, usage_for
 from videos.models import ACTIVE_STATES, Video, VideoAsset, VideoState
+from videos.selectors import own_video
 from videos.templatetags.video_display import STATE_LABELS, badge, shown_progress
 from videos.validation import MAX_PROMPT_CHARS, InvalidRequest, remix_source_for
 
@@ -41,17 +43,9 @@ STATE_FILTERS = {
 }
 
 
-def own_video(request: HttpRequest, video_id: str) -> Video:
-    video = (
-        Video.objects.for_user(request.user)
-        .select_related("provider", "remix_source")
-        .prefetch_related("assets")
-        .with_id(video_id)
-        .first()
-    )
-    if video is None:
-        raise Http404  # no detail: it must read the same as an id that never existed
-    return video
+def shown_video(request: HttpRequest, video_id: str) -> Video:
+    """The user's video for a page, or the 404 page an id that never existed gets (VideoNotFound)."""
+    return own_video(request.user, video_id, related=("provider", "remix_source"), prefetch=("assets",))
 
 
 def short(video: Video) -> str:
@@ -87,10 +81,10 @@ def video_list(request: HttpRequest) -> HttpResponse:
 
 def _submit(request: HttpRequest, form, *, queued: str) -> tuple[HttpResponse | None, int]:
     """Submit a valid form's request: a redirect to the new video, or the status to show the form with."""
-    if not (form.is_valid() and form.video_request):
+    if not (form.is_valid() and form.create_input):
         return None, 400
     try:
-        video = services.video_request_submit(user=request.user, request=form.video_request)
+        video = services.video_request_submit(user=request.user, data=form.create_input)
     except LimitExceeded as exc:
         form.add_error(None, exc.message)
         return None, 429
@@ -158,14 +152,14 @@ def render_detail(request: HttpRequest, video: Video, remix_form: RemixForm | No
 @login_required
 @require_GET
 def video_detail(request: HttpRequest, video_id: str) -> HttpResponse:
-    return render_detail(request, own_video(request, video_id))
+    return render_detail(request, shown_video(request, video_id))
 
 
 @never_cache
 @login_required
 @require_POST
 def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
-    source = own_video(request, video_id)
+    source = shown_video(request, video_id)
     try:
         remix_source_for(request.user, source.pk)
     except InvalidRequest as exc:
@@ -183,7 +177,7 @@ def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def video_delete(request: HttpRequest, video_id: str) -> HttpResponse:
-    video = own_video(request, video_id)
+    video = shown_video(request, video_id)
     if request.method == "POST":
         services.video_delete(video=video)
         messages.success(request, f"The video “{short(video)}” was deleted.")
@@ -240,7 +234,7 @@ def video_file(request: HttpRequest, video_id: str, index: int, kind: str) -> Ht
     The dashboard's own route rather than /v1/.../content, so that browsing a gallery of
     thumbnails does not use up the user's API rate limit.
     """
-    video = own_video(request, video_id)
+    video = shown_video(request, video_id)
     if kind == "start-frame" and index == 0:
         asset = start_frame(video)
     elif kind in FILE_KINDS and video.state == VideoState.READY:
@@ -249,7 +243,7 @@ def video_file(request: HttpRequest, video_id: str, index: int, kind: str) -> Ht
         asset = None
     if asset is None:
         raise Http404
-    response = serve_asset(request, video, asset)
+    response = cast(HttpResponse, serve_asset(request, video, asset))  # a stream or a redirect
     if request.GET.get("download") == "1" and response.has_header("Content-Disposition"):
         response["Content-Disposition"] = response["Content-Disposition"].replace("inline", "attachment", 1)
     return response

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -18,6 +19,7 @@ from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.models import User
 from project.api_errors import ApiError
 from videos.models import IdempotencyKey
 
@@ -57,7 +59,7 @@ def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
             param="Idempotency-Key",
             code="invalid_idempotency_key",
         )
-    user = request.user
+    user = cast(User, request.user)  # the API views run only for a signed-in caller
     request_hash = fingerprint(request)
     IdempotencyKey.objects.filter(user=user, key=key, created_at__lt=timezone.now() - WINDOW).delete()
     try:

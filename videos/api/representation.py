@@ -43,7 +43,7 @@ def our_expiry(video: Video) -> datetime | None:
 
 
 def video_object(video: Video) -> dict:
-    status = STATUS[video.state]
+    status = STATUS[VideoState(video.state)]
     error = None
     if status == "failed":
         error = {"code": video.error_code or "generation_failed", "message": video.error_message or "The video failed."}
@@ -88,7 +88,7 @@ def signed_download_url(request, video: Video, *, variant: str = "video", index:
 
 def query_object(request, video: Video) -> dict:
     """The relay's unified answer (PROVIDERS.md section 4)."""
-    status = STATUS[video.state]
+    status = STATUS[VideoState(video.state)]
     task_status = TASK_STATUS[status]
     if task_status == "success":
         message = "Video completed and stored"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 ERROR = {
@@ -160,7 +162,7 @@ def errors(*codes: int) -> dict:
 
 VIDEO_ID = OpenApiParameter("video_id", str, OpenApiParameter.PATH, description="The video's id (video_…)")
 
-CREATE = {
+CREATE: dict[str, Any] = {
     "operation_id": "createVideo",
     "summary": "Create a video",
     "request": {"application/json": CREATE_JSON, "multipart/form-data": CREATE_MULTIPART},
@@ -174,7 +176,7 @@ CREATE = {
         )
     ],
 }
-LIST = {
+LIST: dict[str, Any] = {
     "operation_id": "listVideos",
     "summary": "List your videos",
     "parameters": [
@@ -184,26 +186,26 @@ LIST = {
     ],
     "responses": {200: OpenApiResponse(VIDEO_LIST), **errors(400)},
 }
-RETRIEVE = {
+RETRIEVE: dict[str, Any] = {
     "operation_id": "retrieveVideo",
     "summary": "Retrieve a video",
     "parameters": [VIDEO_ID],
     "responses": {200: OpenApiResponse(VIDEO), **errors(404)},
 }
-DELETE = {
+DELETE: dict[str, Any] = {
     "operation_id": "deleteVideo",
     "summary": "Delete a video",
     "parameters": [VIDEO_ID],
     "responses": {200: OpenApiResponse(DELETED), **errors(404)},
 }
-REMIX = {
+REMIX: dict[str, Any] = {
     "operation_id": "remixVideo",
     "summary": "Remix one of your completed videos",
     "parameters": [VIDEO_ID, OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     "request": {"application/json": REMIX_BODY},
     "responses": {200: OpenApiResponse(VIDEO), **errors(400, 404, 409, 415, 422)},
 }
-CONTENT = {
+CONTENT: dict[str, Any] = {
     "operation_id": "downloadVideoContent",
     "summary": "Download a video's content",
     "parameters": [
@@ -219,19 +221,19 @@ CONTENT = {
         **errors(400, 404, 416),
     },
 }
-QUERY_GET = {
+QUERY_GET: dict[str, Any] = {
     "operation_id": "queryVideo",
     "summary": "Query a video (relay format)",
     "parameters": [VIDEO_ID],
     "responses": {200: OpenApiResponse(QUERY), **errors(404)},
 }
-QUERY_POST = {
+QUERY_POST: dict[str, Any] = {
     "operation_id": "queryVideoByBody",
     "summary": "Query a video (relay format)",
     "request": {"application/json": QUERY_BODY},
     "responses": {200: OpenApiResponse(QUERY), **errors(400, 404, 415)},
 }
-MODELS = {
+MODELS: dict[str, Any] = {
     "operation_id": "listModels",
     "summary": "List available models",
     "responses": {200: OpenApiResponse(MODEL_LIST), **errors()},

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import cast
 
 from django.core import signing
-from django.db.models import Q
 from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import ApiTokenAuthentication
-from project.api_errors import NO_STORE, ApiError
+from project.api_errors import NO_STORE, ApiError, error_response
 from videos import services, validation
 from videos.api import schema
-from videos.api.content import not_available, serve_asset
 from videos.api.idempotency import idempotent
 from videos.api.representation import (
     POLL_AFTER_MS,
@@ -32,17 +31,34 @@ from videos.api.representation import (
     video_object,
 )
 from videos.api.throttling import AccountRateThrottle, check_download_rate
+from videos.delivery import serve_asset
+from videos.inputs import VideoCreateInput
 from videos.limits import LimitExceeded
-from videos.models import Provider, Video, VideoState
+from videos.models import Video, VideoState
+from videos.selectors import VideoNotFound, model_choices, own_video, video_page
 
 CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "n_variants"}
 REMIX_FIELDS = {"prompt"}
 ASSET_KINDS = ("video", "thumbnail", "spritesheet")
 
 
+class JsonNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, without parsing the Accept header in the usual case of one JSON renderer and
+    a client that accepts anything or JSON (what SDKs send); anything else is negotiated in full."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        meta = request.META
+        plain = meta.get("HTTP_ACCEPT", "*/*") in ("*/*", "application/json") and len(renderers) == 1
+        overridden = format_suffix or (meta.get("QUERY_STRING") and self.settings.URL_FORMAT_OVERRIDE in request.GET)
+        if plain and not overridden:
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class ApiView(APIView):
     authentication_classes = [ApiTokenAuthentication, SessionAuthentication]
     throttle_classes = [AccountRateThrottle]
+    content_negotiation_class: type[BaseContentNegotiation] = JsonNegotiation
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         try:
@@ -55,7 +71,12 @@ class ApiView(APIView):
     def check_throttles(self, request: Request) -> None:
         for throttle in self.get_throttles():
             if not throttle.allow_request(request, self):
-                raise throttle.exceeded()
+                raise cast(AccountRateThrottle, throttle).exceeded()
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, VideoNotFound):
+            exc = not_found(exc.video_id)
+        return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -63,16 +84,24 @@ class ApiView(APIView):
         return response
 
 
-def not_found(video_id: str) -> ApiError:
+def not_found(video_id: object) -> ApiError:
     """The same answer for another user's video as for one that never existed."""
     return ApiError(f"No video found with id '{video_id}'.", status_code=404, code="video_not_found")
 
 
-def own_video(request: Request, video_id: str) -> Video:
-    video = Video.objects.for_user(request.user).select_related("provider").with_id(video_id).first()
-    if video is None:
-        raise not_found(video_id)
-    return video
+def not_available(video: Video) -> HttpResponse | None:
+    """The envelope for a video without content, or None when it has some."""
+    if video.state == VideoState.EXPIRED:
+        return error_response(
+            404, "The provider deleted this video's results before they could be stored.", code="video_expired"
+        )
+    if video.state == VideoState.FAILED:
+        return error_response(404, "This video failed; it has no content.", code="video_not_ready")
+    if video.state != VideoState.READY:
+        return error_response(
+            404, "The video is not ready yet; try again when its status is completed.", code="video_not_ready"
+        )
+    return None
 
 
 def reject_unknown_fields(data, allowed: set[str]) -> None:
@@ -136,9 +165,9 @@ def as_api_error(error: validation.InvalidRequest | LimitExceeded) -> ApiError:
     return ApiError(error.message, status_code=error.status, param=error.param, code=error.code)
 
 
-def submit(request: Request, video_request: validation.VideoRequest) -> Response:
+def submit(request: Request, data: VideoCreateInput) -> Response:
     try:
-        video = services.video_request_submit(user=request.user, request=video_request)
+        video = services.video_request_submit(user=request.user, data=data)
     except LimitExceeded as exc:
         raise as_api_error(exc) from None
     return Response(video_object(video), status=status.HTTP_200_OK)
@@ -164,7 +193,7 @@ class VideoCollection(ApiView):
             raise as_api_error(exc) from None
         return submit(
             request,
-            validation.VideoRequest(
+            VideoCreateInput(
                 provider=provider,
                 model=model,
                 prompt=prompt,
@@ -188,28 +217,21 @@ class VideoCollection(ApiView):
         order = params.get("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError("order must be 'asc' or 'desc'.", param="order")
-        videos = Video.objects.for_user(request.user)
-        videos = videos.order_by("created_at", "id") if order == "asc" else videos.order_by("-created_at", "-id")
-        if "after" in params:
-            cursor = Video.objects.for_user(request.user).with_id(params["after"]).values("created_at", "id").first()
-            if cursor is None:
-                raise ApiError(
-                    f"No video found with id '{params['after']}' to list after.", param="after", code="video_not_found"
-                )
-            key = "gt" if order == "asc" else "lt"
-            videos = videos.filter(
-                Q(**{f"created_at__{key}": cursor["created_at"]})
-                | Q(created_at=cursor["created_at"], **{f"id__{key}": cursor["id"]})
-            )
-        page = list(videos[: limit + 1])
-        data = [video_object(v) for v in page[:limit]]
+        after = params.get("after")
+        try:
+            page = video_page(request.user, limit=limit, ascending=order == "asc", after=after)
+        except VideoNotFound:
+            raise ApiError(
+                f"No video found with id '{after}' to list after.", param="after", code="video_not_found"
+            ) from None
+        data = [video_object(v) for v in page.videos]
         return Response(
             {
                 "object": "list",
                 "data": data,
                 "first_id": data[0]["id"] if data else None,
                 "last_id": data[-1]["id"] if data else None,
-                "has_more": len(page) > limit,
+                "has_more": page.has_more,
             }
         )
 
@@ -217,15 +239,16 @@ class VideoCollection(ApiView):
 class VideoDetail(ApiView):
     @extend_schema(**schema.RETRIEVE)
     def get(self, request: Request, video_id: str) -> Response:
-        video = own_video(request, video_id)
+        video = own_video(request.user, video_id)
         response = Response(video_object(video))
-        if video.state in POLL_AFTER_MS:
-            response["openai-poll-after-ms"] = str(POLL_AFTER_MS[video.state])
+        state = VideoState(video.state)
+        if state in POLL_AFTER_MS:
+            response["openai-poll-after-ms"] = str(POLL_AFTER_MS[state])
         return response
 
     @extend_schema(**schema.DELETE)
     def delete(self, request: Request, video_id: str) -> Response:
-        video = own_video(request, video_id)
+        video = own_video(request.user, video_id)
         services.video_delete(video=video)
         return Response({"id": video.pk, "object": "video.deleted", "deleted": True})
 
@@ -236,7 +259,7 @@ class VideoRemix(ApiView):
         return idempotent(request, lambda: self._remix(request, video_id))
 
     def _remix(self, request: Request, video_id: str) -> Response:
-        own_video(request, video_id)  # 404 first, before anything about the body
+        own_video(request.user, video_id)  # 404 first, before anything about the body
         reject_unknown_fields(request.data, REMIX_FIELDS)
         try:
             prompt = validation.clean_prompt(_single(request.data, "prompt"))
@@ -245,7 +268,7 @@ class VideoRemix(ApiView):
             raise as_api_error(exc) from None
         return submit(
             request,
-            validation.VideoRequest(
+            VideoCreateInput(
                 provider=source.provider,
                 model=source.model,
                 prompt=prompt,
@@ -272,7 +295,7 @@ class VideoContent(ApiView):
 
     @extend_schema(**schema.CONTENT)
     def get(self, request: Request, video_id: str) -> HttpResponse:
-        video = own_video(request, video_id)
+        video = own_video(request.user, video_id)
         variant = request.query_params.get("variant", "video")
         if variant not in ASSET_KINDS:
             raise ApiError("variant must be video, thumbnail or spritesheet.", param="variant")
@@ -287,13 +310,13 @@ class VideoContent(ApiView):
             raise ApiError(
                 f"This video has no {variant}.", status_code=404, param="variant", code="variant_not_available"
             )
-        return serve_asset(request, video, asset)
+        return cast(HttpResponse, serve_asset(request, video, asset))  # DRF passes any response through
 
 
 class VideoQuery(ApiView):
     @extend_schema(**schema.QUERY_GET)
     def get(self, request: Request, video_id: str) -> Response:
-        return Response(query_object(request, own_video(request, video_id)))
+        return Response(query_object(request, own_video(request.user, video_id)))
 
 
 class VideoQueryPost(ApiView):
@@ -303,7 +326,7 @@ class VideoQueryPost(ApiView):
         video_id = _single(request.data, "video_id")
         if not isinstance(video_id, str) or not video_id:
             raise ApiError("video_id is required.", param="video_id", code="missing_required_parameter")
-        return Response(query_object(request, own_video(request, video_id)))
+        return Response(query_object(request, own_video(request.user, video_id)))
 
 
 @extend_schema(exclude=True)
@@ -341,20 +364,16 @@ def signed_download(request: Request, token: str) -> HttpResponse:
     )
     if asset is None:
         raise gone
-    return serve_asset(request, video, asset)
+    return cast(HttpResponse, serve_asset(request, video, asset))  # a stream, or a redirect
 
 
 class ModelList(ApiView):
     @extend_schema(**schema.MODELS)
     def get(self, request: Request) -> Response:
-        data = []
-        seen: set[str] = set()
-        for provider in Provider.objects.filter(enabled=True).order_by("name"):
-            created = int(provider.created_at.timestamp())
-            for name in provider.model_names:
-                if name not in seen:
-                    seen.add(name)
-                    data.append({"id": name, "object": "model", "created": created, "owned_by": provider.name})
+        data = [
+            {"id": name, "object": "model", "created": int(provider.created_at.timestamp()), "owned_by": provider.name}
+            for name, provider in model_choices()
+        ]
         return Response({"object": "list", "data": data})
 
 

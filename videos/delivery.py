@@ -1,33 +1,23 @@
-"""Serving stored files: byte ranges for players and resumable downloads, or a signed URL."""
+"""Serving a stored file to its owner, for the API's /content and the dashboard's file pages alike.
+
+Byte ranges for players and resumable downloads, or (CONTENT_DELIVERY=redirect on S3) a
+redirect to a short-lived signed URL. The caller has checked that the file is the user's.
+"""
 
 from __future__ import annotations
 
 import re
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from project.api_errors import error_response
 from videos import storage
-from videos.models import Video, VideoAsset, VideoState
+from videos.models import Video, VideoAsset
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 EXTENSIONS = {"video/mp4": "mp4", "image/webp": "webp", "image/jpeg": "jpg", "image/png": "png"}
-
-
-def not_available(video: Video) -> HttpResponse | None:
-    """The envelope for a video without content, or None when it has some."""
-    if video.state == VideoState.EXPIRED:
-        return error_response(
-            404, "The provider deleted this video's results before they could be stored.", code="video_expired"
-        )
-    if video.state == VideoState.FAILED:
-        return error_response(404, "This video failed; it has no content.", code="video_not_ready")
-    if video.state != VideoState.READY:
-        return error_response(
-            404, "The video is not ready yet; try again when its status is completed.", code="video_not_ready"
-        )
-    return None
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
@@ -48,13 +38,16 @@ def parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     return start, end
 
 
-def serve_asset(request: HttpRequest, video: Video, asset: VideoAsset, *, allow_redirect: bool = True) -> HttpResponse:
+def serve_asset(
+    request: HttpRequest, video: Video, asset: VideoAsset, *, allow_redirect: bool = True
+) -> HttpResponseBase:
     filename = f"{video.pk}{'' if asset.variant == 0 else f'-{asset.variant}'}-{asset.kind}.{EXTENSIONS.get(asset.content_type, 'bin')}"
     if allow_redirect and settings.CONTENT_DELIVERY == "redirect" and storage.is_s3():
         url = storage.signed_url(asset.storage_key, filename=filename, content_type=asset.content_type)
-        response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-store"
-        return response
+        if url:
+            redirect = HttpResponseRedirect(url)
+            redirect["Cache-Control"] = "private, no-store"
+            return redirect
     size = asset.size_bytes
     etag = f'"{asset.sha256}"'
     wanted = request.headers.get("Range")
@@ -62,9 +55,9 @@ def serve_asset(request: HttpRequest, video: Video, asset: VideoAsset, *, allow_
         wanted = None  # the client's copy is of another file: send it all
     selected = parse_range(wanted, size) if wanted else None
     if selected == "unsatisfiable":
-        response = error_response(416, f"The range is outside the file's {size} bytes.", code="range_not_satisfiable")
-        response["Content-Range"] = f"bytes */{size}"
-        return response
+        refused = error_response(416, f"The range is outside the file's {size} bytes.", code="range_not_satisfiable")
+        refused["Content-Range"] = f"bytes */{size}"
+        return refused
     start, end = selected if isinstance(selected, tuple) else (0, size - 1)
     body = [] if request.method == "HEAD" or size == 0 else storage.read_range(asset.storage_key, start, end)
     response = StreamingHttpResponse(body, status=206 if selected else 200, content_type=asset.content_type)

@@ -1,0 +1,35 @@
+"""Typed inputs of the services: what the API and the dashboard hand over once every rule has passed.
+
+A leaf module (nothing from videos is imported when it runs), so services, validation and
+the interfaces can all name these types without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from videos.models import Provider, Video
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """A start frame, checked by content (videos.validation)."""
+
+    data: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class VideoCreateInput:
+    """A new video as the user asked for it, checked by videos.validation (see video_request_submit)."""
+
+    provider: Provider
+    model: str
+    prompt: str
+    size: str
+    seconds: int
+    n_variants: int
+    input_image: InputImage | None = None
+    remix_source: Video | None = None
