@@ -71,7 +71,7 @@ OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
 
 
 @pytest.fixture(scope="session")
-def _browser():
+def chromium():
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread for the rest of the run; the ORM
@@ -98,9 +98,9 @@ def _browser():
 
 
 @pytest.fixture
-def page(_browser):
+def page(chromium):
     """A fresh browser page in its own context (cookies are not shared between tests)."""
-    context = _browser.new_context(viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

@@ -174,8 +174,10 @@ def assert_openai_error(response: httpx.Response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
     return body["error"]
 
 
@@ -183,7 +185,8 @@ def assert_azure_error(response: httpx.Response, status: int) -> dict:
     """The Azure envelope {"error": {"code", "message"}}; the spec's error schema describes the inner object."""
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
     azure_schema("AzureOpenAIVideoGenerationErrorResponse").validate(body["error"])
     return body["error"]
 

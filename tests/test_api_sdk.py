@@ -32,10 +32,14 @@ def settle(video_id: str) -> None:
 
 def test_create_retrieve_poll_and_download_every_variant(sdk):
     video = sdk.videos.create(prompt=f"a lighthouse at dawn {INSTANT}", model="sora-2", seconds="4", size="1280x720")
-    assert video.id.startswith("video_") and video.status == "queued" and video.seconds == "4"
+    assert video.id.startswith("video_")
+    assert video.status == "queued"
+    assert video.seconds == "4"
     settle(video.id)
     done = sdk.videos.poll(video.id)
-    assert done.status == "completed" and done.progress == 100 and done.completed_at
+    assert done.status == "completed"
+    assert done.progress == 100
+    assert done.completed_at
     again = sdk.videos.retrieve(video.id)
     assert again.model_dump() == done.model_dump()
     mp4 = sdk.videos.download_content(video.id).read()
@@ -57,7 +61,8 @@ def test_create_with_an_input_reference_file(sdk):
 def test_list_pages_through_every_video(sdk):
     created = [sdk.videos.create(prompt=f"clip {i} [emulator:queue=60]").id for i in range(5)]
     page = sdk.videos.list(limit=2)
-    assert len(page.data) == 2 and page.has_more
+    assert len(page.data) == 2
+    assert page.has_more
     seen = [video.id for video in sdk.videos.list(limit=2)]
     assert seen == list(reversed(created))
     assert [v.id for v in sdk.videos.list(limit=100, order="asc")] == created
@@ -71,7 +76,8 @@ def test_remix_and_delete(sdk):
     settle(remix.id)
     assert sdk.videos.retrieve(remix.id).status == "completed"
     deleted = sdk.videos.delete(remix.id)
-    assert deleted.id == remix.id and deleted.deleted is True
+    assert deleted.id == remix.id
+    assert deleted.deleted is True
     with pytest.raises(openai.NotFoundError):
         sdk.videos.retrieve(remix.id)
 

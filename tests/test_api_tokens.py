@@ -46,7 +46,8 @@ def test_a_valid_token_authenticates_and_records_its_use(client, alice, alice_to
 
 def test_models_endpoint_lists_what_enabled_providers_serve(client, alice_token):
     ids = [m["id"] for m in client.get(URL, **bearer(alice_token)).json()["data"]]
-    assert "sora-2" in ids and "sora" in ids
+    assert "sora-2" in ids
+    assert "sora" in ids
 
 
 def test_missing_token_is_unauthorized(client, db):
@@ -143,7 +144,8 @@ def test_create_api_token_command_prints_the_token_alone_on_the_last_line(client
     out, err = StringIO(), StringIO()
     call_command("create_api_token", "alice", "--name", "ci", stdout=out, stderr=err)
     raw = out.getvalue().strip().splitlines()[-1]
-    assert raw.startswith("vp_") and " " not in raw
+    assert raw.startswith("vp_")
+    assert " " not in raw
     assert ApiToken.objects.get(user=alice).name == "ci"
     assert client.get(URL, **bearer(raw)).status_code == 200
 

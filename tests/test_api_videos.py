@@ -70,9 +70,12 @@ def test_create_answers_the_13_key_video_object_and_stores_a_pending_video(clien
         "error",
     ]
     assert (body["status"], body["seconds"], body["size"], body["progress"]) == ("queued", "8", "1280x720", 0)
-    assert body["completed_at"] is None and body["error"] is None and body["remixed_from_video_id"] is None
+    assert body["completed_at"] is None
+    assert body["error"] is None
+    assert body["remixed_from_video_id"] is None
     video = Video.objects.get(pk=body["id"])
-    assert video.owner == alice and video.state == "pending"
+    assert video.owner == alice
+    assert video.state == "pending"
     assert response["Cache-Control"] == "private, no-store"
 
 
@@ -91,7 +94,8 @@ def test_multipart_create_with_a_start_frame(client, alice_token, media_root):
     )
     assert response.status_code == 200, response.content
     video = Video.objects.get(pk=response.json()["id"])
-    assert video.kind == "image" and video.input_image_type == "image/png"
+    assert video.kind == "image"
+    assert video.input_image_type == "image/png"
     assert (media_root / video.input_image_key).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -113,7 +117,8 @@ def test_status_words_are_only_the_four(client, alice, alice_token):
 def test_a_failed_video_carries_its_error(client, alice, alice_token):
     video = make_video(alice, "expired")
     body = client.get(f"/v1/videos/{video.pk}", **bearer(alice_token)).json()
-    assert body["status"] == "failed" and body["error"] == {"code": "video_expired", "message": "gone"}
+    assert body["status"] == "failed"
+    assert body["error"] == {"code": "video_expired", "message": "gone"}
 
 
 # --- ownership ----------------------------------------------------------------------------
@@ -214,7 +219,8 @@ def test_each_bad_parameter_is_a_400_naming_it_and_nothing_is_stored(
 ):
     with django_capture_on_commit_callbacks() as enqueued:
         envelope(post_json(client, "/v1/videos", body, alice_token), 400, param=param)
-    assert not Video.objects.exists() and enqueued == []
+    assert not Video.objects.exists()
+    assert enqueued == []
     assert not list(media_root.rglob("*.*"))
 
 
@@ -249,7 +255,8 @@ def test_a_start_frame_is_judged_by_its_content(client, alice_token, media_root,
         "/v1/videos", {"prompt": "x", "size": "1280x720", "input_reference": upload}, **bearer(alice_token)
     )
     envelope(response, 400, code, "input_reference")
-    assert not Video.objects.exists() and not list(media_root.rglob("*.*"))
+    assert not Video.objects.exists()
+    assert not list(media_root.rglob("*.*"))
 
 
 def test_an_oversized_image_is_a_413_envelope(client, alice_token, settings):
@@ -302,12 +309,14 @@ def test_list_pages_with_after(client, alice, alice_token):
     videos = [make_video(alice, "pending") for _ in range(5)]
     newest_first = [v.pk for v in reversed(videos)]
     first = client.get("/v1/videos?limit=2", **bearer(alice_token)).json()
-    assert [v["id"] for v in first["data"]] == newest_first[:2] and first["has_more"]
+    assert [v["id"] for v in first["data"]] == newest_first[:2]
+    assert first["has_more"]
     assert (first["first_id"], first["last_id"]) == (newest_first[0], newest_first[1])
     second = client.get(f"/v1/videos?limit=2&after={first['last_id']}", **bearer(alice_token)).json()
     assert [v["id"] for v in second["data"]] == newest_first[2:4]
     last = client.get(f"/v1/videos?limit=2&after={second['last_id']}", **bearer(alice_token)).json()
-    assert [v["id"] for v in last["data"]] == newest_first[4:] and not last["has_more"]
+    assert [v["id"] for v in last["data"]] == newest_first[4:]
+    assert not last["has_more"]
 
 
 # --- content --------------------------------------------------------------------------------
@@ -317,8 +326,10 @@ def test_content_streams_with_length_type_and_ranges(client, alice, alice_token)
     video = make_video(alice, "ready")
     url = f"/v1/videos/{video.pk}/content"
     whole = client.get(url, **bearer(alice_token))
-    assert whole.status_code == 200 and whole["Content-Type"] == "video/mp4"
-    assert whole["Content-Length"] == str(len(MP4)) and whole["Accept-Ranges"] == "bytes"
+    assert whole.status_code == 200
+    assert whole["Content-Type"] == "video/mp4"
+    assert whole["Content-Length"] == str(len(MP4))
+    assert whole["Accept-Ranges"] == "bytes"
     assert b"".join(whole.streaming_content) == MP4
     for header, expected in [
         ("bytes=0-99", MP4[:100]),
@@ -369,9 +380,11 @@ def test_query_while_running_and_when_done(client, alice, alice_token):
     }
     done = make_video(alice, "ready")
     body = post_json(client, "/v1/videos/query", {"video_id": done.pk}, alice_token).json()
-    assert body["task_status"] == "success" and body["video_id"] == done.pk
+    assert body["task_status"] == "success"
+    assert body["video_id"] == done.pk
     download = Client().get(body["video_result"].split("testserver", 1)[1])
-    assert download.status_code == 200 and b"".join(download.streaming_content) == MP4
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == MP4
     failed = make_video(alice, "expired")
     assert client.get(f"/v1/videos/query/{failed.pk}", **bearer(alice_token)).json()["task_status"] == "failed"
 
@@ -418,7 +431,8 @@ def test_remix_only_from_the_callers_ready_video(client, alice, alice_token):
         param="model",
     )
     body = post_json(client, f"/v1/videos/{ready.pk}/remix", {"prompt": "again"}, alice_token).json()
-    assert body["remixed_from_video_id"] == ready.pk and body["status"] == "queued"
+    assert body["remixed_from_video_id"] == ready.pk
+    assert body["status"] == "queued"
 
 
 # --- idempotency and limits -------------------------------------------------------------------
@@ -427,7 +441,8 @@ def test_remix_only_from_the_callers_ready_video(client, alice, alice_token):
 def test_the_same_idempotency_key_replays_the_first_answer(client, alice_token):
     first = post_json(client, "/v1/videos", {"prompt": "once"}, alice_token, HTTP_IDEMPOTENCY_KEY="k-1")
     again = post_json(client, "/v1/videos", {"prompt": "once"}, alice_token, HTTP_IDEMPOTENCY_KEY="k-1")
-    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
     assert Video.objects.count() == 1
     envelope(
         post_json(client, "/v1/videos", {"prompt": "twice"}, alice_token, HTTP_IDEMPOTENCY_KEY="k-1"),
@@ -470,7 +485,8 @@ def test_the_daily_budget_is_a_429_saying_when_it_resets(client, alice, alice_to
     make_video(alice, "ready", seconds=8)
     response = post_json(client, "/v1/videos", {"prompt": "x", "seconds": "4"}, alice_token)
     error = envelope(response, 429, "daily_budget_exceeded")
-    assert "2 of 10 are left" in error["message"] and "resets at 00:00 UTC" in error["message"]
+    assert "2 of 10 are left" in error["message"]
+    assert "resets at 00:00 UTC" in error["message"]
     assert 0 < int(response["Retry-After"]) <= 86400
 
 
@@ -495,4 +511,5 @@ def test_the_schema_and_docs_are_published(client, db):
         document["paths"]
     )
     docs = client.get("/v1/docs")
-    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert docs.status_code == 200
+    assert b"swagger" in docs.content.lower()

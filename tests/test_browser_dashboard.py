@@ -163,7 +163,8 @@ def test_sign_up_make_watch_play_download_remix_and_delete(live_server, provider
     download_info.value.save_as(saved)
     stored = video.assets.get(kind="video", variant=0)
     assert saved.name == f"{video.pk}-video.mp4"
-    assert saved.stat().st_size == stored.size_bytes and saved.read_bytes()[4:8] == b"ftyp"
+    assert saved.stat().st_size == stored.size_bytes
+    assert saved.read_bytes()[4:8] == b"ftyp"
 
     # Remix it; the remix's page shows the player by itself once it is ready.
     page.get_by_label("Describe the change").fill(f"The same lighthouse at night {QUICK}")
@@ -173,7 +174,8 @@ def test_sign_up_make_watch_play_download_remix_and_delete(live_server, provider
     assert page.url == f"{url}/videos/{remix.pk}/"
     assert page.get_by_role("link", name="A lighthouse on a cliff at dawn").count() == 1
     remix = drive(remix)
-    assert remix.state == "ready" and remix.kind == "remix"
+    assert remix.state == "ready"
+    assert remix.kind == "remix"
     page.locator("video").wait_for()
     assert wait_until_playable(page) > 0
 
@@ -241,7 +243,8 @@ def test_image_to_video_previews_the_frame_and_plays(live_server, providers, pag
     page.get_by_role("button", name="Generate video").click()
     page.get_by_text("Your video is queued").wait_for()
     video = Video.objects.get(owner__username="erin")
-    assert video.kind == "image" and video.size == "1280x720"
+    assert video.kind == "image"
+    assert video.size == "1280x720"
     page.wait_for_function("document.querySelector('.start-frame img').naturalWidth === 1280")
 
     # The video page follows the progress too, and shows the player when it is ready.
@@ -310,9 +313,9 @@ def test_invalid_forms_show_messages_next_to_the_fields(live_server, providers, 
     assert Video.objects.count() == 1
 
 
-def test_the_forms_work_without_javascript(live_server, providers, _browser):
+def test_the_forms_work_without_javascript(live_server, providers, chromium):
     make_user("gina")
-    context = _browser.new_context(java_script_enabled=False)
+    context = chromium.new_context(java_script_enabled=False)
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:

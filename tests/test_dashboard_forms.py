@@ -42,14 +42,16 @@ def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_
 def test_the_form_lists_each_models_sizes_durations_and_variants_for_the_script(alice_client, offline_providers):
     options = alice_client.get(reverse("videos:new")).context["options"]
     assert options["sora"]["seconds"] == [5, 10, 15, 20]
-    assert options["sora"]["variants"]["1920x1080"] == 1 and options["sora"]["variants"]["480x480"] == 4
+    assert options["sora"]["variants"]["1920x1080"] == 1
+    assert options["sora"]["variants"]["480x480"] == 4
     assert options["sora-2"]["variants"] == {s: 1 for s in options["sora-2"]["sizes"]}
 
 
 def test_a_text_to_video_is_created_and_shown(alice_client, alice, offline_providers):
     response = new_video(alice_client)
     video = Video.objects.get(owner=alice)
-    assert response.status_code == 302 and response.url == reverse("videos:detail", args=[video.pk])
+    assert response.status_code == 302
+    assert response.url == reverse("videos:detail", args=[video.pk])
     assert (video.state, video.kind, video.model, video.size, video.seconds) == (
         "pending",
         "text",
@@ -66,9 +68,11 @@ def test_an_image_to_video_stores_the_start_frame(alice_client, alice, offline_p
     response = new_video(alice_client, image=image)
     assert response.status_code == 302
     video = Video.objects.get(owner=alice)
-    assert video.kind == "image" and video.input_image_type == "image/png"
+    assert video.kind == "image"
+    assert video.input_image_type == "image/png"
     frame = alice_client.get(reverse("videos:file", args=[video.pk, 0, "start-frame"]))
-    assert frame.status_code == 200 and b"".join(frame.streaming_content)[:4] == b"\x89PNG"
+    assert frame.status_code == 200
+    assert b"".join(frame.streaming_content)[:4] == b"\x89PNG"
 
 
 def test_azure_variants_are_accepted_within_the_sizes_limit(alice_client, alice, offline_providers):
@@ -149,7 +153,8 @@ def test_a_ready_video_is_remixed(alice_client, alice, offline_providers):
     source = make_video(alice, "ready")
     response = alice_client.post(reverse("videos:remix", args=[source.pk]), {"prompt": "now at night"})
     remix = Video.objects.get(remix_source=source)
-    assert response.status_code == 302 and response.url == reverse("videos:detail", args=[remix.pk])
+    assert response.status_code == 302
+    assert response.url == reverse("videos:detail", args=[remix.pk])
     assert (remix.kind, remix.prompt, remix.model, remix.size) == ("remix", "now at night", "sora-2", "1280x720")
 
 
@@ -179,7 +184,8 @@ def test_a_remix_counts_against_the_limits(alice_client, alice, offline_provider
 def test_delete_asks_first_then_removes_the_video(alice_client, alice, offline_providers):
     video = make_video(alice, "ready", prompt="to be deleted")
     confirm = alice_client.get(reverse("videos:delete", args=[video.pk]))
-    assert confirm.status_code == 200 and "cannot be undone" in confirm.content.decode()
+    assert confirm.status_code == 200
+    assert "cannot be undone" in confirm.content.decode()
     Video.objects.get(pk=video.pk)  # asking deletes nothing
     response = alice_client.post(reverse("videos:delete", args=[video.pk]), follow=True)
     assert response.redirect_chain[-1][0] == reverse("videos:list")

@@ -21,14 +21,17 @@ def test_status_reports_state_progress_and_whether_to_keep_polling(alice_client,
         "progress": 0,
         "active": True,
     }
-    assert videos[running.pk]["progress"] == 55 and videos[running.pk]["active"] is True
-    assert videos[ready.pk]["progress"] == 100 and videos[ready.pk]["active"] is False
+    assert videos[running.pk]["progress"] == 55
+    assert videos[running.pk]["active"] is True
+    assert videos[ready.pk]["progress"] == 100
+    assert videos[ready.pk]["active"] is False
 
 
 def test_status_progress_stays_below_100_until_stored(alice_client, alice, offline_providers):
     archiving = make_video(alice, "archiving", progress=100)
     entry = alice_client.get(reverse("videos:status"), {"ids": archiving.pk}).json()["videos"][archiving.pk]
-    assert entry["progress"] == 99 and entry["label"] == "Saving"
+    assert entry["progress"] == 99
+    assert entry["label"] == "Saving"
 
 
 def test_status_sends_fresh_cards_for_the_gallery(alice_client, alice, offline_providers):
@@ -54,11 +57,13 @@ def test_the_video_file_streams_with_byte_ranges_for_the_player(alice_client, al
     video = make_video(alice, "ready")
     url = reverse("videos:file", args=[video.pk, 0, "video"])
     whole = alice_client.get(url)
-    assert whole.status_code == 200 and whole["Content-Type"] == "video/mp4"
+    assert whole.status_code == 200
+    assert whole["Content-Type"] == "video/mp4"
     assert whole["Content-Disposition"].startswith("inline")
     assert b"".join(whole.streaming_content) == MP4
     part = alice_client.get(url, HTTP_RANGE="bytes=4-11")
-    assert part.status_code == 206 and b"".join(part.streaming_content) == b"ftypmp42"
+    assert part.status_code == 206
+    assert b"".join(part.streaming_content) == b"ftypmp42"
     assert part["Content-Range"] == f"bytes 4-11/{len(MP4)}"
 
 

@@ -44,7 +44,8 @@ def test_the_gallery_and_usage_show_only_own_videos(client, alice, bob, offline_
     make_video(alice, "ready", prompt="alice's private harbour")
     client.force_login(bob)
     gallery = client.get(reverse("videos:list")).content.decode()
-    assert "harbour" not in gallery and "No videos yet" in gallery
+    assert "harbour" not in gallery
+    assert "No videos yet" in gallery
     for state in ("active", "ready", "failed"):
         assert "harbour" not in client.get(reverse("videos:list"), {"state": state}).content.decode()
     assert "<strong>0</strong> videos" in client.get(reverse("accounts:usage")).content.decode()

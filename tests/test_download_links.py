@@ -45,7 +45,8 @@ def assert_refused(path: str, status: int, code: str) -> dict:
     response = Client().get(path)
     assert response.status_code == status, f"answered {response.status_code}"
     error = response.json()["error"]
-    assert set(error) == {"message", "type", "param", "code"} and error["code"] == code
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["code"] == code
     return error
 
 

@@ -43,8 +43,12 @@ def test_it_creates_a_job_in_azures_shape(emulator):
     job = response.json()
     azure_schema("VideoGenerationJob").validate(job)
     assert re.fullmatch(rf"task_{ULID}", job["id"])
-    assert job["object"] == "video.generation.job" and job["status"] == "queued" and job["generations"] == []
-    assert job["finished_at"] is None and job["expires_at"] is None and job["failure_reason"] is None
+    assert job["object"] == "video.generation.job"
+    assert job["status"] == "queued"
+    assert job["generations"] == []
+    assert job["finished_at"] is None
+    assert job["expires_at"] is None
+    assert job["failure_reason"] is None
     assert (job["n_seconds"], job["n_variants"], job["model"]) == (5, 1, "sora")
     assert response.headers["apim-request-id"]
 
@@ -67,10 +71,12 @@ def test_a_job_goes_through_azures_status_words_and_ends_with_generations(emulat
             words.append(current["status"])
     assert words == ["queued", "preprocessing", "running", "processing", "succeeded"]
     final = seen[-1]
-    assert len(final["generations"]) == 2 and final["expires_at"] == final["created_at"] + 86400
+    assert len(final["generations"]) == 2
+    assert final["expires_at"] == final["created_at"] + 86400
     for generation in final["generations"]:
         assert re.fullmatch(rf"gen_{ULID}", generation["id"])
-        assert generation["job_id"] == job["id"] and generation["n_seconds"] == 10
+        assert generation["job_id"] == job["id"]
+        assert generation["n_seconds"] == 10
 
 
 @pytest.mark.parametrize(("directive", "reason"), [("moderation", "input_moderation"), ("internal", "internal_error")])
@@ -79,7 +85,9 @@ def test_a_failed_job_says_why(emulator, directive, reason):
         job = create(client, prompt=f"x [emulator:fail={directive}] {INSTANT}")
         failed = client.get(f"/video/generations/jobs/{job['id']}").json()
     azure_schema("VideoGenerationJob").validate(failed)
-    assert failed["status"] == "failed" and failed["failure_reason"] == reason and failed["generations"] == []
+    assert failed["status"] == "failed"
+    assert failed["failure_reason"] == reason
+    assert failed["generations"] == []
 
 
 def test_every_call_needs_api_version_preview(emulator):
@@ -100,7 +108,8 @@ def test_it_wants_the_key(emulator):
         bearer = client.get(
             "/video/generations/jobs", headers={"api-key": "", "Authorization": f"Bearer {emulator.api_key}"}
         )
-    assert error["code"] == "401" and bearer.status_code == 200
+    assert error["code"] == "401"
+    assert bearer.status_code == 200
 
 
 def test_it_lists_jobs_newest_first_with_limit_after_before_and_statuses(emulator):
@@ -109,23 +118,28 @@ def test_it_lists_jobs_newest_first_with_limit_after_before_and_statuses(emulato
         waiting = create(client, prompt="later [emulator:queue=30]")["id"]
         page = client.get("/video/generations/jobs", params={"limit": 2}).json()
         azure_schema("VideoGenerationJobList").validate(page)
-        assert [j["id"] for j in page["data"]] == [waiting, made[3]] and page["has_more"] is True
+        assert [j["id"] for j in page["data"]] == [waiting, made[3]]
+        assert page["has_more"] is True
         assert (page["first_id"], page["last_id"]) == (waiting, made[3])
         after = client.get("/video/generations/jobs", params={"limit": 2, "after": made[3]}).json()
-        assert [j["id"] for j in after["data"]] == [made[2], made[1]] and after["has_more"] is True
+        assert [j["id"] for j in after["data"]] == [made[2], made[1]]
+        assert after["has_more"] is True
         before = client.get("/video/generations/jobs", params={"limit": 2, "before": made[1]}).json()
-        assert [j["id"] for j in before["data"]] == [made[3], made[2]] and before["has_more"] is True
+        assert [j["id"] for j in before["data"]] == [made[3], made[2]]
+        assert before["has_more"] is True
         done = client.get("/video/generations/jobs", params={"statuses": "succeeded", "limit": 10}).json()
         assert [j["id"] for j in done["data"]] == made[::-1]
         queued = client.get("/video/generations/jobs", params={"statuses": "queued,preprocessing"}).json()
         assert [j["id"] for j in queued["data"]] == [waiting]
         default = client.get("/video/generations/jobs").json()
-        assert len(default["data"]) == 5 and default["has_more"] is False
+        assert len(default["data"]) == 5
+        assert default["has_more"] is False
         assert_azure_error(client.get("/video/generations/jobs", params={"statuses": "done"}), 400)
         assert_azure_error(client.get("/video/generations/jobs", params={"limit": 0}), 400)
         empty = client.get("/video/generations/jobs", params={"statuses": "cancelled"}).json()
         azure_schema("VideoGenerationJobList").validate(empty)
-        assert empty["data"] == [] and empty["has_more"] is False
+        assert empty["data"] == []
+        assert empty["has_more"] is False
 
 
 def test_deleting_a_job_answers_204_and_removes_it(emulator):
@@ -133,7 +147,8 @@ def test_deleting_a_job_answers_204_and_removes_it(emulator):
         job = succeeded(client, create(client)["id"])
         generation_id = job["generations"][0]["id"]
         response = client.delete(f"/video/generations/jobs/{job['id']}")
-        assert response.status_code == 204 and response.content == b""
+        assert response.status_code == 204
+        assert response.content == b""
         assert_azure_error(client.get(f"/video/generations/jobs/{job['id']}"), 404)
         assert_azure_error(client.get(f"/video/generations/{generation_id}/content/video"), 404)
         assert_azure_error(client.delete(f"/video/generations/jobs/{job['id']}"), 404)
@@ -151,11 +166,13 @@ def test_it_serves_generations_and_their_content_at_content_video(emulator):
         thumbnail = client.get(f"/video/generations/{generation_id}/content/thumbnail")
         bare_content = client.get(f"/video/generations/{generation_id}/content")
         bad_quality = client.get(f"/video/generations/{generation_id}/content/video", params={"quality": "4k"})
-    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    assert video.status_code == 200
+    assert video.headers["content-type"] == "video/mp4"
     assert video.content[4:8] == b"ftyp"
     for header in ("last-modified", "accept-ranges", "content-length"):
         assert header in video.headers
-    assert head.status_code == 200 and head.content == b""
+    assert head.status_code == 200
+    assert head.content == b""
     assert int(head.headers["content-length"]) == len(video.content)
     assert low.status_code == 200
     assert thumbnail.headers["content-type"] == "image/jpg"
@@ -229,7 +246,8 @@ def test_it_takes_an_image_through_multipart_files_and_inpaint_items(emulator):
         assert ok.status_code == 200, ok.text
         job = ok.json()
         azure_schema("VideoGenerationJob").validate(job)
-        assert job["inpaint_items"][0]["file_name"] == "start.jpg" and (job["width"], job["height"]) == (854, 480)
+        assert job["inpaint_items"][0]["file_name"] == "start.jpg"
+        assert (job["width"], job["height"]) == (854, 480)
         mismatch = assert_azure_error(send(inpaint("other.jpg")), 400)
         assert "file_name" in mismatch["message"]
         assert_azure_error(send(inpaint(), data=b"not an image at all"), 400)

@@ -19,5 +19,6 @@ def test_chromium_plays_the_emulated_video(emulator, page, extra):
     page.wait_for_function("document.querySelector('video').readyState >= 2")
     duration = page.evaluate("document.querySelector('video').duration")
     width = page.evaluate("document.querySelector('video').videoWidth")
-    assert duration == pytest.approx(4.0, abs=0.1) and width == 320
+    assert duration == pytest.approx(4.0, abs=0.1)
+    assert width == 320
     assert page.evaluate("document.querySelector('video').error") is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,6 +13,12 @@ from emulator_fixtures import INSTANT, assert_azure_error, assert_openai_error, 
 
 def create(client, prompt: str = f"fox {INSTANT}") -> httpx.Response:
     return client.post("/videos", json={"prompt": prompt})
+
+
+def drain(chunks: Iterator[bytes], *, into: bytearray) -> None:
+    """Read a stream to its end (or its failure), keeping what arrived."""
+    for chunk in chunks:
+        into += chunk
 
 
 def ready_video(client) -> str:
@@ -29,7 +36,8 @@ def test_a_rate_limit_fault_answers_429_with_retry_after_and_performs_nothing(em
         assert error["code"] == "rate_limit_exceeded"
         assert (response.headers["retry-after"], response.headers["retry-after-ms"]) == ("7", "7000")
     assert third.status_code == 200
-    assert emulator.jobs_created("openai") == 1 and emulator.received("openai", "create") == 3
+    assert emulator.jobs_created("openai") == 1
+    assert emulator.received("openai", "create") == 3
 
 
 def test_a_rate_limit_fault_uses_azures_wording_on_azure(emulator):
@@ -56,7 +64,8 @@ def test_a_dropped_create_leaves_the_job_created_and_the_client_without_an_answe
             create(client, prompt="unknown outcome")
         listed = client.get("/videos").json()["data"]
     assert [video["prompt"] for video in listed] == ["unknown outcome"]
-    assert emulator.jobs_created("openai") == 1 and emulator.received("openai", "create") == 1
+    assert emulator.jobs_created("openai") == 1
+    assert emulator.received("openai", "create") == 1
 
 
 def test_a_dropped_azure_create_also_creates_the_job(emulator):
@@ -80,7 +89,8 @@ def test_an_endless_body_fault_creates_the_job_then_answers_json_that_never_ends
     emulator.add_fault("endless_body", protocol="openai", operation="create")
     received = 0
     with emulator.openai() as client, client.stream("POST", "/videos", json={"prompt": "billed"}) as response:
-        assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
         assert "content-length" not in response.headers
         for chunk in response.iter_raw():
             if not received:
@@ -94,12 +104,14 @@ def test_an_endless_body_fault_creates_the_job_then_answers_json_that_never_ends
 
 def test_an_endless_body_stops_when_the_client_hangs_up(emulator):
     before = set(threading.enumerate())
-    emulator.add_fault("endless_body", protocol="azure", operation="list")
+    fault = emulator.add_fault("endless_body", protocol="azure", operation="list")
     with emulator.azure() as client, client.stream("GET", "/video/generations/jobs") as response:
-        next(response.iter_raw())
-        serving = set(threading.enumerate()) - before  # the server's thread for this connection
-        assert serving
-    # Far sooner than the 1 GiB the body would otherwise run to.
+        assert next(response.iter_raw()).startswith(b'{"id": "')
+    fault.refresh_from_db()
+    assert fault.hits == 1
+    # The server's thread for that connection (it may be gone already) ends far sooner than the
+    # 1 GiB the body would otherwise run to; test_an_endless_body_fault_creates_... shows it runs on.
+    serving = {thread for thread in set(threading.enumerate()) - before if "process_request" in thread.name}
     wait_until(lambda: not any(thread.is_alive() for thread in serving), timeout=10)
 
 
@@ -107,7 +119,8 @@ def test_an_endless_body_can_carry_an_error_status_and_end_at_truncate_at(emulat
     emulator.add_fault("endless_body", protocol="openai", operation="list", status_code=503, truncate_at=100_000)
     with emulator.openai() as client:
         response = client.get("/videos")
-        assert response.status_code == 503 and len(response.content) == 100_000
+        assert response.status_code == 503
+        assert len(response.content) == 100_000
         assert client.get("/videos").status_code == 200  # used up
     assert emulator.received("openai", "list") == 2
 
@@ -118,7 +131,8 @@ def test_an_endless_body_fault_is_checked_when_switched_on(emulator):
         assert control.post("/faults", json={"kind": "endless_body", "chunk_bytes": 0}).status_code == 400
         assert control.post("/faults", json={"kind": "endless_body", "status_code": 99}).status_code == 400
         made = control.post("/faults", json={"kind": "endless_body", "operation": "retrieve", "status_code": 502})
-    assert made.status_code == 201 and made.json()["kind"] == "endless_body"
+    assert made.status_code == 201
+    assert made.json()["kind"] == "endless_body"
 
 
 def test_a_truncated_download_announces_the_full_length_and_can_be_resumed_with_range(emulator, settings):
@@ -128,16 +142,17 @@ def test_a_truncated_download_announces_the_full_length_and_can_be_resumed_with_
         whole = client.get(f"/videos/{video_id}/content").content
         emulator.add_fault("truncate", protocol="openai", operation="content", truncate_at=100_000)
         received = bytearray()
-        with pytest.raises(httpx.RemoteProtocolError), client.stream("GET", f"/videos/{video_id}/content") as response:
+        with client.stream("GET", f"/videos/{video_id}/content") as response:
             assert int(response.headers["content-length"]) == 300_000
             etag = response.headers["etag"]
-            for chunk in response.iter_bytes():
-                received += chunk
+            with pytest.raises(httpx.RemoteProtocolError):
+                drain(response.iter_bytes(), into=received)
         assert len(received) == 100_000
         rest = client.get(f"/videos/{video_id}/content", headers={"Range": f"bytes={len(received)}-", "If-Range": etag})
     assert rest.status_code == 206
     assert rest.headers["content-range"] == f"bytes 100000-299999/{len(whole)}"
-    assert bytes(received) + rest.content == whole and len(whole) == 300_000
+    assert bytes(received) + rest.content == whole
+    assert len(whole) == 300_000
 
 
 def test_a_slow_stream_waits_between_chunks(emulator):
@@ -156,7 +171,8 @@ def test_an_html_fault_answers_a_page_with_status_200(emulator):
         video_id = ready_video(client)
         emulator.add_fault("html", operation="content")
         response = client.get(f"/videos/{video_id}/content")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
     assert response.text.lstrip().startswith("<!DOCTYPE html>")
 
 
@@ -168,9 +184,12 @@ def test_a_redirect_fault_points_elsewhere(emulator):
         emulator.add_fault("redirect", operation="content", status_code=307)
         home = client.get(f"/videos/{video_id}/content")
         followed = client.get(home.headers["location"])
-    assert away.status_code == 302 and away.headers["location"] == "http://169.254.169.254/latest/meta-data/"
-    assert home.status_code == 307 and "emulator_redirected=1" in home.headers["location"]
-    assert followed.status_code == 200 and followed.content[4:8] == b"ftyp"
+    assert away.status_code == 302
+    assert away.headers["location"] == "http://169.254.169.254/latest/meta-data/"
+    assert home.status_code == 307
+    assert "emulator_redirected=1" in home.headers["location"]
+    assert followed.status_code == 200
+    assert followed.content[4:8] == b"ftyp"
 
 
 def test_a_status_word_fault_shows_an_unknown_word_once(emulator):
@@ -259,7 +278,8 @@ def test_the_control_api_sets_faults_and_reads_counters_over_http(emulator):
         made = control.post(
             "/faults", json={"kind": "rate_limit", "protocol": "openai", "operation": "create", "retry_after": 2}
         )
-        assert made.status_code == 201 and made.json()["remaining"] == 1
+        assert made.status_code == 201
+        assert made.json()["remaining"] == 1
         assert create(client).status_code == 429
         assert control.get("/faults").json()["faults"][0]["hits"] == 1
         assert control.post("/faults", json={"kind": "explode"}).status_code == 400
@@ -272,7 +292,8 @@ def test_the_control_api_sets_faults_and_reads_counters_over_http(emulator):
             "counters": {"openai": {"create": 2}},
             "jobs_created": {"openai": 1, "azure": 0},
         }
-        assert control.delete("/faults").status_code == 204 and control.get("/faults").json() == {"faults": []}
+        assert control.delete("/faults").status_code == 204
+        assert control.get("/faults").json() == {"faults": []}
         assert control.post("/reset", json={"jobs": True}).status_code == 204
         assert client.get("/videos").json()["data"] == []
 
@@ -283,7 +304,8 @@ def test_the_requests_per_minute_setting_answers_429_past_the_limit(emulator, se
         answers = [client.get("/video/generations/jobs") for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     refused = answers[-1]
-    assert 1 <= int(refused.headers["retry-after"]) <= 60 and int(refused.headers["retry-after-ms"]) <= 60_000
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert int(refused.headers["retry-after-ms"]) <= 60_000
     assert refused.json()["error"]["message"].startswith("Rate limit is exceeded. Try again in ")
 
 

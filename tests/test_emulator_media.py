@@ -29,8 +29,10 @@ def boxes(data: bytes) -> list[tuple[str, int]]:
 def test_each_sample_is_a_faststart_mp4_with_ftyp_first(name):
     data = media.sample(name)
     kinds = [kind for kind, _ in boxes(data)]
-    assert kinds[0] == "ftyp" and kinds.index("moov") < kinds.index("mdat")
-    assert b"avc1" in data and len(data) < 200_000
+    assert kinds[0] == "ftyp"
+    assert kinds.index("moov") < kinds.index("mdat")
+    assert b"avc1" in data
+    assert len(data) < 200_000
 
 
 def test_a_padded_video_ends_with_one_free_box_of_the_exact_size():
@@ -55,7 +57,8 @@ def test_past_4_gib_the_free_box_uses_the_64_bit_size():
     tail = b"".join(body.iter_range(body.size - 10, body.size))
     assert tail == bytes(10)
     across = b"".join(body.iter_range(natural - 4, natural + 20, 7))
-    assert across[:4] == media.sample("square")[-4:] and across[4:20] == header
+    assert across[:4] == media.sample("square")[-4:]
+    assert across[4:20] == header
 
 
 def test_the_thumbnail_and_spritesheet_are_real_images():
@@ -85,11 +88,15 @@ def test_range_requests_follow_rfc_9110(emulator, video_url):
     assert (suffix.status_code, suffix.content) == (206, whole[-100:])
     assert suffix.headers["content-range"] == f"bytes {size - 100}-{size - 1}/{size}"
     assert (first.status_code, first.content) == (206, whole[:1])
-    assert middle.content == whole[10:20] and middle.headers["content-length"] == "10"
-    assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{size}"
+    assert middle.content == whole[10:20]
+    assert middle.headers["content-length"] == "10"
+    assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{size}"
     assert (stale.status_code, stale.content) == (200, whole)
     assert (several.status_code, several.content) == (200, whole)
-    assert head.status_code == 206 and head.headers["content-length"] == "10" and head.content == b""
+    assert head.status_code == 206
+    assert head.headers["content-length"] == "10"
+    assert head.content == b""
 
 
 def test_the_video_bytes_setting_and_directive_set_the_size(emulator, settings):
@@ -100,7 +107,8 @@ def test_the_video_bytes_setting_and_directive_set_the_size(emulator, settings):
         wait_until(lambda: client.get(f"/videos/{sized}").json()["status"] == "completed")
         assert len(client.get(f"/videos/{plain}/content").content) == 250_000
         data = client.get(f"/videos/{sized}/content").content
-    assert len(data) == 400_000 and boxes(data)[-1] == ("free", 400_000 - len(media.sample("portrait")))
+    assert len(data) == 400_000
+    assert boxes(data)[-1] == ("free", 400_000 - len(media.sample("portrait")))
 
 
 def test_a_large_video_streams_with_bounded_memory(emulator):

@@ -50,9 +50,13 @@ def test_it_creates_a_video_from_multipart_with_every_key_of_the_video_object(em
     openai_schema("VideoResource").validate(video)
     assert set(video) == VIDEO_KEYS
     assert re.fullmatch(r"video_[0-9a-f]{48}", video["id"])
-    assert video["object"] == "video" and video["status"] == "queued" and video["progress"] == 0
+    assert video["object"] == "video"
+    assert video["status"] == "queued"
+    assert video["progress"] == 0
     assert (video["model"], video["seconds"], video["size"], video["prompt"]) == ("sora-2", "8", "1280x720", "aurora")
-    assert video["completed_at"] is None and video["expires_at"] is None and video["error"] is None
+    assert video["completed_at"] is None
+    assert video["expires_at"] is None
+    assert video["error"] is None
     assert abs(video["created_at"] - time.time()) < 5
     assert response.headers["x-request-id"]
 
@@ -84,11 +88,14 @@ def test_a_video_goes_from_queued_through_in_progress_to_completed(emulator, set
 
         wait_until(finished, interval=0.05)
     statuses = [v["status"] for v in seen]
-    assert statuses[0] == "queued" and "in_progress" in statuses and statuses[-1] == "completed"
+    assert statuses[0] == "queued"
+    assert "in_progress" in statuses
+    assert statuses[-1] == "completed"
     order = {"queued": 0, "in_progress": 1, "completed": 2}
     assert [order[s] for s in statuses] == sorted(order[s] for s in statuses)
     progress = [v["progress"] for v in seen]
-    assert progress == sorted(progress) and progress[-1] == 100
+    assert progress == sorted(progress)
+    assert progress[-1] == 100
     assert {p for v, p in zip(statuses, progress, strict=True) if v == "in_progress"} <= {0, 25, 50, 75}
     final = seen[-1]
     assert final["completed_at"] >= final["created_at"]
@@ -103,7 +110,9 @@ def test_a_failed_generation_is_a_failed_video_not_an_http_error(emulator, direc
     assert response.status_code == 200
     failed = response.json()
     openai_schema("VideoResource").validate(failed)
-    assert failed["status"] == "failed" and failed["error"]["code"] == code and failed["error"]["message"]
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == code
+    assert failed["error"]["message"]
     assert failed["expires_at"] is None
 
 
@@ -120,7 +129,8 @@ def test_it_lists_videos_with_after_limit_and_order(emulator):
         made = [create(client, prompt=f"clip {n} {INSTANT}")["id"] for n in range(5)]
         first = client.get("/videos", params={"limit": 2}).json()
         openai_schema("VideoListResource").validate(first)
-        assert first["object"] == "list" and first["has_more"] is True
+        assert first["object"] == "list"
+        assert first["has_more"] is True
         assert [v["id"] for v in first["data"]] == made[::-1][:2]
         assert (first["first_id"], first["last_id"]) == (made[4], made[3])
         collected, page = [], first
@@ -131,10 +141,13 @@ def test_it_lists_videos_with_after_limit_and_order(emulator):
             page = client.get("/videos", params={"limit": 2, "after": page["last_id"]}).json()
         assert collected == made[::-1]
         ascending = client.get("/videos", params={"order": "asc", "limit": 100}).json()
-        assert [v["id"] for v in ascending["data"]] == made and ascending["has_more"] is False
+        assert [v["id"] for v in ascending["data"]] == made
+        assert ascending["has_more"] is False
         empty = client.get("/videos", params={"limit": 0}).json()
         openai_schema("VideoListResource").validate(empty)
-        assert empty["data"] == [] and empty["first_id"] is None and empty["last_id"] is None
+        assert empty["data"] == []
+        assert empty["first_id"] is None
+        assert empty["last_id"] is None
         assert assert_openai_error(client.get("/videos", params={"limit": 101}), 400)["param"] == "limit"
         assert assert_openai_error(client.get("/videos", params={"order": "sideways"}), 400)["param"] == "order"
 
@@ -167,7 +180,8 @@ def test_it_remixes_a_completed_video_into_a_new_one(emulator):
         assert response.status_code == 200
         remix = response.json()
         openai_schema("VideoResource").validate(remix)
-        assert remix["id"] != source["id"] and remix["remixed_from_video_id"] == source["id"]
+        assert remix["id"] != source["id"]
+        assert remix["remixed_from_video_id"] == source["id"]
         assert (remix["seconds"], remix["size"], remix["model"]) == ("12", "1792x1024", "sora-2-pro")
         running = create(client, prompt="slow [emulator:queue=30]")
         assert_openai_error(client.post(f"/videos/{running['id']}/remix", json={"prompt": "x"}), 400)
@@ -182,8 +196,10 @@ def test_it_serves_the_video_thumbnail_and_spritesheet(emulator):
         mp4 = client.get(f"/videos/{video['id']}/content", headers={"Accept": "application/binary"})
         thumbnail = client.get(f"/videos/{video['id']}/content", params={"variant": "thumbnail"})
         sheet = client.get(f"/videos/{video['id']}/content", params={"variant": "spritesheet"})
-    assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4"
-    assert mp4.content[4:8] == b"ftyp" and int(mp4.headers["content-length"]) == len(mp4.content)
+    assert mp4.status_code == 200
+    assert mp4.headers["content-type"] == "video/mp4"
+    assert mp4.content[4:8] == b"ftyp"
+    assert int(mp4.headers["content-length"]) == len(mp4.content)
     assert mp4.headers["accept-ranges"] == "bytes"
     assert thumbnail.headers["content-type"] == "image/webp"
     with Image.open(io.BytesIO(thumbnail.content)) as image:
@@ -231,7 +247,8 @@ def test_it_wants_the_api_key_as_bearer_or_api_key_header(emulator):
         missing = assert_openai_error(client.get("/videos", headers={"Authorization": ""}), 401)
         wrong = assert_openai_error(client.get("/videos", headers={"Authorization": "Bearer sk-wrong-key-123"}), 401)
         other_header = client.get("/videos", headers={"Authorization": "", "api-key": emulator.api_key})
-    assert missing["code"] is None and wrong["code"] == "invalid_api_key"
+    assert missing["code"] is None
+    assert wrong["code"] == "invalid_api_key"
     assert "sk-wrong-key-123" not in wrong["message"]
     assert other_header.status_code == 200
 

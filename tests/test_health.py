@@ -54,20 +54,23 @@ def test_a_fresh_idle_install_is_healthy_for_anyone_without_a_rate_limit(client,
 def test_videos_waiting_without_a_working_cluster_are_unhealthy_until_it_runs(client, alice, offline_providers):
     new_video(alice, offline_providers["emulator-openai"])
     status, body = health(client)
-    assert status == 503 and body["status"] == "unhealthy"
+    assert status == 503
+    assert body["status"] == "unhealthy"
     assert failing(body) == {"cluster", "poll_loop"}
     assert "qcluster" in body["checks"]["cluster"]["detail"]
 
     beat("sweeper")
     beat("poll-loop")
     status, body = health(client)
-    assert status == 200 and not failing(body)
+    assert status == 200
+    assert not failing(body)
 
 
 def test_a_cluster_that_stopped_sweeping_is_unhealthy_even_with_nothing_waiting(client, settings):
     beat("sweeper", seconds_ago=settings.HEALTH_HEARTBEAT_SECONDS + 60)
     status, body = health(client)
-    assert status == 503 and failing(body) == {"cluster"}
+    assert status == 503
+    assert failing(body) == {"cluster"}
     assert "last sweep 6 min ago" in body["checks"]["cluster"]["detail"]
 
     beat("sweeper")
@@ -82,7 +85,8 @@ def test_a_poll_loop_that_stopped_while_videos_wait_is_unhealthy(client, alice, 
 
     new_video(alice, offline_providers["emulator-openai"])
     status, body = health(client)
-    assert status == 503 and failing(body) == {"poll_loop"}
+    assert status == 503
+    assert failing(body) == {"poll_loop"}
     assert "60 min ago" in body["checks"]["poll_loop"]["detail"]
 
 
@@ -91,16 +95,19 @@ def test_an_archive_close_to_or_past_the_providers_deadline_is_overdue(client, a
     video = new_video(alice, offline_providers["emulator-openai"])
     archiving(video, ready_ago=timedelta(minutes=1), deadline_in=timedelta(minutes=59))
     status, body = health(client)
-    assert status == 200 and body["checks"]["archives"]["detail"] == "none overdue (1 archiving)"
+    assert status == 200
+    assert body["checks"]["archives"]["detail"] == "none overdue (1 archiving)"
 
     archiving(video, ready_ago=timedelta(minutes=1), deadline_in=timedelta(minutes=3))
     status, body = health(client)
-    assert status == 503 and failing(body) == {"archives"}
+    assert status == 503
+    assert failing(body) == {"archives"}
     assert body["checks"]["archives"]["detail"].startswith("1 overdue; the most urgent: the provider deletes")
 
     archiving(video, ready_ago=timedelta(minutes=70), deadline_in=-timedelta(minutes=10))
     status, body = health(client)
-    assert status == 503 and "deleted its results 10 min ago" in body["checks"]["archives"]["detail"]
+    assert status == 503
+    assert "deleted its results 10 min ago" in body["checks"]["archives"]["detail"]
 
 
 def test_an_archive_running_too_long_is_overdue_even_far_from_its_deadline(client, alice, offline_providers):
@@ -108,7 +115,8 @@ def test_an_archive_running_too_long_is_overdue_even_far_from_its_deadline(clien
     video = new_video(alice, offline_providers["emulator-azure"])
     archiving(video, ready_ago=timedelta(minutes=90), deadline_in=timedelta(hours=20))
     status, body = health(client)
-    assert status == 503 and failing(body) == {"archives"}
+    assert status == 503
+    assert failing(body) == {"archives"}
     assert "ready at the provider 90 min ago" in body["checks"]["archives"]["detail"]
 
 
@@ -126,7 +134,8 @@ def test_healthz_answers_on_plain_http_where_everything_else_redirects(client, s
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/accounts/login/").status_code == 301
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
 
 
 def test_an_unreachable_redis_broker_is_named(client, monkeypatch):
@@ -135,11 +144,13 @@ def test_an_unreachable_redis_broker_is_named(client, monkeypatch):
     monkeypatch.setattr(Conf, "ORM", None)
     monkeypatch.setattr(Conf, "REDIS", REDIS_URL)
     status, body = health(client)
-    assert status == 200 and body["checks"]["broker"]["detail"].startswith("Redis, ")
+    assert status == 200
+    assert body["checks"]["broker"]["detail"].startswith("Redis, ")
 
     monkeypatch.setattr(Conf, "REDIS", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     status, body = health(client)
-    assert status == 503 and failing(body) == {"broker"}
+    assert status == 503
+    assert failing(body) == {"broker"}
     assert body["checks"]["broker"]["detail"] == "failed (ConnectionError)"
 
 
@@ -154,4 +165,5 @@ def test_pipeline_status_prints_the_checks_and_exits_non_zero_when_unhealthy(ali
     out = StringIO()
     with pytest.raises(CommandError, match="unhealthy: cluster, poll_loop"):
         call_command("pipeline_status", stdout=out)
-    assert "FAIL" in out.getvalue() and "qcluster" in out.getvalue()
+    assert "FAIL" in out.getvalue()
+    assert "qcluster" in out.getvalue()

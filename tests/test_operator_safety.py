@@ -63,7 +63,8 @@ def test_a_fresh_copy_that_meets_a_forgotten_job_leaves_the_stored_one_alone(cli
         adapter.delete(ready_video.provider_job_id)
     assert archive.rearchive_video(ready_video.pk) == "kept"
     ready_video.refresh_from_db()
-    assert ready_video.state == "ready" and ready_video.lease_owner == ""
+    assert ready_video.state == "ready"
+    assert ready_video.lease_owner == ""
     assert stored(ready_video) == before
     for key, _sha in before.values():
         assert (media_root / key).exists()
@@ -82,8 +83,10 @@ def test_archive_again_replaces_the_copy_while_the_provider_still_has_it(client,
     after = stored(ready_video)
     assert set(after) == set(before)
     for kind, (key, sha) in after.items():
-        assert key != before[kind][0] and sha == before[kind][1]
-        assert (media_root / key).exists() and not (media_root / before[kind][0]).exists()
+        assert key != before[kind][0]
+        assert sha == before[kind][1]
+        assert (media_root / key).exists()
+        assert not (media_root / before[kind][0]).exists()
     assert served(client, ready_video) == content
 
 
@@ -93,7 +96,8 @@ def test_archive_again_past_the_providers_retention_changes_nothing(client, read
     page = archive_again(client, ready_video).content.decode()
     assert "retention has ended" in page
     ready_video.refresh_from_db()
-    assert ready_video.state == "ready" and stored(ready_video) == before
+    assert ready_video.state == "ready"
+    assert stored(ready_video) == before
 
 
 def test_the_sweeper_never_expires_a_video_whose_deadline_moved_since_it_looked(providers, media_root):
@@ -147,4 +151,5 @@ def test_changing_a_providers_base_url_requires_entering_the_key_again(client, s
     moved = provider_form(provider, base_url="https://collector.example.net/v1", new_api_key="sk-new-key-5678")
     assert client.post(url, moved).status_code == 302
     provider.refresh_from_db()
-    assert provider.base_url == "https://collector.example.net/v1" and provider.api_key == "sk-new-key-5678"
+    assert provider.base_url == "https://collector.example.net/v1"
+    assert provider.api_key == "sk-new-key-5678"

@@ -64,7 +64,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
         assert_stored(video, s3, {"video", "thumbnail", "spritesheet"})
     assert variants.state == "ready"
     assert_stored(variants, s3, {"video", "thumbnail"})
-    assert moderated.state == "failed" and moderated.error_code == "moderation_blocked"
+    assert moderated.state == "failed"
+    assert moderated.error_code == "moderation_blocked"
     assert s3.unfinished_uploads() == []
     assert s3.keys(f"videos/{alice.pk}/{image.pk}/input")  # the start frame is kept
 
@@ -141,7 +142,8 @@ def test_after_downtime_past_deadlines_expire_and_the_rest_archive_in_deadline_o
     time.sleep(2.5)
     cluster.start(Q_WORKERS="2")
     wait_for([late, soon, later], cluster, timeout=90)
-    assert late.state == "expired" and late.error_code == "video_expired"
+    assert late.state == "expired"
+    assert late.error_code == "video_expired"
     assert "deleted the results" in late.error_message
     assert soon.state == later.state == "ready"
     assert soon.archived_at <= later.archived_at
@@ -154,8 +156,10 @@ def test_two_clusters_on_redis_submit_and_archive_each_video_once(cluster, provi
     videos = [create(alice, providers[name]) for name in ("emulator-openai", "emulator-azure") for _ in range(4)]
     wait_for(videos, cluster, timeout=120)
     assert [v.state for v in videos] == ["ready"] * 8
-    assert emulator.jobs_created("openai") == 4 and emulator.jobs_created("azure") == 4
-    assert emulator.received("openai", "create") == 4 and emulator.received("azure", "create") == 4
+    assert emulator.jobs_created("openai") == 4
+    assert emulator.jobs_created("azure") == 4
+    assert emulator.received("openai", "create") == 4
+    assert emulator.received("azure", "create") == 4
     for video in videos:
         kinds = {"video", "thumbnail", "spritesheet"} if video.provider.kind == "openai" else {"video", "thumbnail"}
         assert_stored(video, s3, kinds)

@@ -52,7 +52,8 @@ def stored_files(media_root: Path) -> list[str]:
 def test_text_to_video_reaches_ready_with_every_asset_stored(providers, media_root):
     alice = make_user("alice")
     video = drive(new_video(alice, providers["emulator-openai"]))
-    assert video.state == "ready" and video.progress == 100
+    assert video.state == "ready"
+    assert video.progress == 100
     assets = {a.kind: a for a in video.assets.all()}
     assert set(assets) == {"video", "thumbnail", "spritesheet"}
     for asset in assets.values():
@@ -61,7 +62,9 @@ def test_text_to_video_reaches_ready_with_every_asset_stored(providers, media_ro
         assert hashlib.sha256(data).hexdigest() == asset.sha256
         assert asset.storage_key.startswith(f"videos/{alice.pk}/{video.pk}/0/")
     assert (media_root / assets["video"].storage_key).read_bytes()[4:8] == b"ftyp"
-    assert video.archived_at and video.provider_completed_at and video.provider_expires_at
+    assert video.archived_at
+    assert video.provider_completed_at
+    assert video.provider_expires_at
     assert not [f for f in stored_files(media_root) if ".part-" in f]
 
 
@@ -69,7 +72,8 @@ def test_image_to_video_sends_the_start_frame(providers, media_root, emulator):
     alice = make_user("alice")
     image = services.InputImage(data=image_bytes(1280, 720), content_type="image/png")
     video = drive(new_video(alice, providers["emulator-openai"], input_image=image))
-    assert video.state == "ready" and video.kind == "image"
+    assert video.state == "ready"
+    assert video.kind == "image"
     assert emulator.job(video.provider_job_id).inputs.get("input_reference")
 
 
@@ -92,7 +96,8 @@ def test_remix_of_a_ready_video_reaches_ready(providers, media_root, emulator):
     remix = drive(
         new_video(alice, providers["emulator-openai"], prompt=f"same, at night {INSTANT}", remix_source=source)
     )
-    assert remix.state == "ready" and remix.kind == "remix"
+    assert remix.state == "ready"
+    assert remix.kind == "remix"
     assert emulator.job(remix.provider_job_id).remixed_from == source.provider_job_id
 
 
@@ -172,7 +177,9 @@ def test_rate_limit_with_retry_after_holds_every_call_back(providers, media_root
     video = new_video(alice, provider)
     assert pipeline.submit_pending(provider) == 0
     video.refresh_from_db()
-    assert video.state == "pending" and video.retries == 1 and video.attempts == 0
+    assert video.state == "pending"
+    assert video.retries == 1
+    assert video.attempts == 0
     assert pipeline.submit_pending(provider) == 0  # blocked: the provider said wait 7 s
     assert emulator.jobs_created("openai") == 0
     assert emulator.received("openai", "create") == 1
@@ -188,7 +195,8 @@ def test_lost_create_answer_is_reconciled_not_resent(providers, media_root, emul
     video = new_video(alice, provider)
     pipeline.submit_pending(provider)
     video.refresh_from_db()
-    assert video.state == "pending" and video.submit_outcome_unknown
+    assert video.state == "pending"
+    assert video.submit_outcome_unknown
     Video.objects.filter(pk=video.pk).update(next_step_at=None)
     video = drive(video)
     assert video.state == "ready"
@@ -232,7 +240,8 @@ def test_an_asset_over_the_size_cap_fails_the_video_and_stores_nothing(providers
     settings.PIPELINE_MAX_ASSET_BYTES = 1_000_000
     alice = make_user("alice")
     video = drive(new_video(alice, providers["emulator-openai"], prompt=f"x {INSTANT} [emulator:bytes=2000000]"))
-    assert video.state == "failed" and video.error_code == "asset_too_large"
+    assert video.state == "failed"
+    assert video.error_code == "asset_too_large"
     assert not [f for f in stored_files(media_root) if f.endswith(".mp4") or ".part-" in f]
 
 
@@ -242,5 +251,6 @@ def test_a_remix_of_a_video_the_provider_deleted_fails_with_a_clear_reason(provi
     with source.provider.adapter() as adapter:
         adapter.delete(source.provider_job_id)  # as the provider does once its retention ends
     remix = drive(new_video(alice, providers["emulator-openai"], prompt="again", remix_source=source))
-    assert remix.state == "failed" and remix.error_code == "remix_source_expired"
+    assert remix.state == "failed"
+    assert remix.error_code == "remix_source_expired"
     assert "no longer holds the original" in remix.error_message

@@ -75,7 +75,8 @@ def test_an_endless_answer_to_a_create_is_a_transient_error_with_an_unknown_outc
     assert (error.code, error.permanent, error.outcome_unknown) == ("response_too_large", False, True)
     assert peak[0] < MEMORY_BUDGET
     # The provider did accept it: reconciliation finds the one job, nothing was sent twice.
-    assert emulator.jobs_created(protocol) == 1 and emulator.received(protocol, "create") == 1
+    assert emulator.jobs_created(protocol) == 1
+    assert emulator.received(protocol, "create") == 1
     assert [job.prompt for job in provider.find_created(submission, since=since)] == [submission.prompt]
 
 
@@ -226,7 +227,8 @@ def test_a_poll_meeting_an_endless_answer_is_retried_and_the_video_ends_ready(pr
     emulator.add_fault("endless_body", protocol="openai", operation="list", truncate_at=HUGE)
     with peak_memory() as peak:
         video = drive(video)
-    assert video.state == VideoState.READY and video.assets.filter(kind="video").exists()
+    assert video.state == VideoState.READY
+    assert video.assets.filter(kind="video").exists()
     assert Fault.objects.get(kind="endless_body").hits == 1  # the poll did meet it
     assert len(too_large_warnings(caplog)) == 1  # met once, logged, and the poll was simply tried again
     assert peak[0] < MEMORY_BUDGET
@@ -242,8 +244,10 @@ def test_a_create_meeting_an_endless_answer_is_reconciled_not_sent_again(provide
         pipeline.submit_pending(provider)
     assert peak[0] < MEMORY_BUDGET
     video.refresh_from_db()
-    assert video.state == VideoState.PENDING and video.submit_outcome_unknown
+    assert video.state == VideoState.PENDING
+    assert video.submit_outcome_unknown
     Video.objects.filter(pk=video.pk).update(next_step_at=None)  # reconcile now, not after the usual wait
     video = drive(video)
     assert video.state == VideoState.READY
-    assert emulator.jobs_created("openai") == 1 and emulator.received("openai", "create") == 1
+    assert emulator.jobs_created("openai") == 1
+    assert emulator.received("openai", "create") == 1

@@ -34,7 +34,8 @@ def test_it_creates_a_job_as_json_with_the_api_key_header(provider, emulator):
     assert job.job_id.startswith("task_")
     assert job.state == "queued"
     assert (job.size, job.seconds, job.model) == ("854x480", 5, "sora")
-    assert provider.config.auth_style == "api_key" and provider.config.api_version == "preview"
+    assert provider.config.auth_style == "api_key"
+    assert provider.config.api_version == "preview"
     assert emulator.jobs_created("azure") == 1
 
 
@@ -63,7 +64,8 @@ def test_it_creates_an_image_to_video_job_with_inpaint_items(provider, emulator)
 def test_it_makes_two_variants_with_two_assets_each(provider):
     job = finished(provider, provider.create(spec(n_variants=2)).job_id)
     assert job.state == "succeeded"
-    assert len(job.generation_ids) == 2 and all(gen.startswith("gen_") for gen in job.generation_ids)
+    assert len(job.generation_ids) == 2
+    assert all(gen.startswith("gen_") for gen in job.generation_ids)
     assets = job.assets()
     assert [(asset.variant_index, asset.kind) for asset in assets] == [
         (0, "video"),
@@ -76,9 +78,11 @@ def test_it_makes_two_variants_with_two_assets_each(provider):
         with provider.open_asset(asset) as stream:
             body = b"".join(stream.iter_bytes())
         if asset.kind == "video":
-            assert stream.content_type == "video/mp4" and body[4:8] == b"ftyp"
+            assert stream.content_type == "video/mp4"
+            assert body[4:8] == b"ftyp"
         else:
-            assert stream.content_type == "image/jpg" and body[:2] == b"\xff\xd8"
+            assert stream.content_type == "image/jpg"
+            assert body[:2] == b"\xff\xd8"
 
 
 def test_it_polls_in_flight_jobs_through_the_status_filtered_list(provider, emulator):
@@ -128,7 +132,8 @@ def test_a_wrong_key_is_a_permanent_auth_error(emulator):
     config = ProviderConfig(kind="azure_sora", base_url=emulator.azure_base_url, api_key="wrong")
     with build_provider(config) as provider, pytest.raises(ProviderError) as caught:
         provider.retrieve("task_1")
-    assert caught.value.permanent and caught.value.status_code == 401
+    assert caught.value.permanent
+    assert caught.value.status_code == 401
 
 
 def test_the_bare_content_path_is_not_used(provider):
@@ -139,7 +144,8 @@ def test_the_bare_content_path_is_not_used(provider):
 def test_too_many_variants_is_a_permanent_error(provider):
     with pytest.raises(ProviderError) as caught:
         provider.create(spec(size="1920x1080", n_variants=2))
-    assert caught.value.permanent and caught.value.status_code == 400
+    assert caught.value.permanent
+    assert caught.value.status_code == 400
 
 
 def test_content_and_job_are_gone_after_expiry(provider):
@@ -149,7 +155,8 @@ def test_content_and_job_are_gone_after_expiry(provider):
     wait_until(lambda: datetime.now(UTC) > job.expires_at + timedelta(seconds=1.2), timeout=10)
     with pytest.raises(ProviderError) as caught, provider.open_asset(job.assets()[0]):
         pass
-    assert caught.value.permanent and caught.value.status_code == 404
+    assert caught.value.permanent
+    assert caught.value.status_code == 404
     with pytest.raises(ProviderError) as caught:
         provider.retrieve(job.job_id)
     assert caught.value.status_code == 404

@@ -7,7 +7,7 @@ import logging
 import socket
 import threading
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from emulator_fixtures import INSTANT, wait_until
@@ -44,15 +44,21 @@ def sha256_of(provider, asset: AssetRef) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def consume(chunks: Iterator[bytes], use: Callable[[bytes], object]) -> None:
+    """Hand every chunk of a stream to `use`, up to its end or its failure."""
+    for chunk in chunks:
+        use(chunk)
+
+
 def test_a_truncated_body_is_an_error_and_resumes_with_range(provider, emulator):
     video = finished_video(provider, f"a fox [emulator:bytes=300000] {INSTANT}")
     expected, size = sha256_of(provider, video)
     emulator.add_fault("truncate", protocol="openai", operation="content")
     digest = hashlib.sha256()
     with provider.open_asset(video) as stream, pytest.raises(ProviderError) as caught:
-        for chunk in stream.iter_bytes():
-            digest.update(chunk)
-    assert caught.value.code == "truncated_download" and not caught.value.permanent
+        consume(stream.iter_bytes(), digest.update)
+    assert caught.value.code == "truncated_download"
+    assert not caught.value.permanent
     received, validator = stream.bytes_received, stream.validator
     assert 0 < received < size
     with provider.open_asset(video, offset=received, if_range=validator) as rest:
@@ -76,7 +82,8 @@ def test_an_asset_over_the_size_cap_is_refused_from_its_content_length(emulator)
         video = finished_video(provider, f"a fox [emulator:bytes=300000] {INSTANT}")
         with pytest.raises(ProviderError) as caught, provider.open_asset(video):
             pass
-    assert caught.value.code == "asset_too_large" and caught.value.permanent
+    assert caught.value.code == "asset_too_large"
+    assert caught.value.permanent
 
 
 def test_a_large_download_streams_in_bounded_memory(provider):
@@ -101,7 +108,8 @@ def test_a_stalled_stream_is_a_retryable_error(emulator):
         emulator.add_fault("slow_stream", protocol="openai", operation="content", delay=1.0, chunk_bytes=65536)
         with pytest.raises(ProviderError) as caught, provider.open_asset(video) as stream:
             b"".join(stream.iter_bytes())
-    assert caught.value.code == "download_stalled" and not caught.value.permanent
+    assert caught.value.code == "download_stalled"
+    assert not caught.value.permanent
 
 
 def test_content_expired_at_the_provider_is_a_permanent_404(provider, emulator):
@@ -109,7 +117,8 @@ def test_content_expired_at_the_provider_is_a_permanent_404(provider, emulator):
     emulator.add_fault("expired", protocol="openai", operation="content")
     with pytest.raises(ProviderError) as caught, provider.open_asset(video):
         pass
-    assert caught.value.status_code == 404 and caught.value.permanent
+    assert caught.value.status_code == 404
+    assert caught.value.permanent
 
 
 @pytest.mark.parametrize(
@@ -130,7 +139,8 @@ def test_a_redirect_off_the_allow_list_is_not_followed(provider, emulator, caplo
         provider.open_asset(video),
     ):
         pass
-    assert caught.value.code == "redirect_blocked" and caught.value.permanent
+    assert caught.value.code == "redirect_blocked"
+    assert caught.value.permanent
     assert "refused redirect" in caplog.text
     assert emulator.received("openai", "content") == 1
 
@@ -218,14 +228,12 @@ def endless_chunked_server() -> Iterator[str]:
 def test_a_chunked_stream_past_the_cap_is_cut_off(endless_chunked_server):
     config = ProviderConfig(kind="openai", base_url=endless_chunked_server, api_key="k", max_download_bytes=1_000_000)
     asset = AssetRef(0, "video", "/videos/video_1/content", VIDEO_TYPES, source_id="video_1")
-    received = 0
-    with (
-        build_provider(config) as provider,
-        pytest.raises(ProviderError) as caught,
-        provider.open_asset(asset) as stream,
-    ):
+    sizes: list[int] = []
+    with build_provider(config) as provider, provider.open_asset(asset) as stream:
         assert stream.content_length is None
-        for chunk in stream.iter_bytes():
-            received += len(chunk)
-    assert caught.value.code == "asset_too_large" and caught.value.permanent
+        with pytest.raises(ProviderError) as caught:
+            consume(stream.iter_bytes(), lambda chunk: sizes.append(len(chunk)))
+    received = sum(sizes)
+    assert caught.value.code == "asset_too_large"
+    assert caught.value.permanent
     assert received <= 1_000_000

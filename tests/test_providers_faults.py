@@ -87,7 +87,8 @@ def test_a_read_whose_connection_drops_is_retryable(provider, emulator, protocol
     emulator.add_fault("drop", protocol=protocol, operation="retrieve")
     with pytest.raises(ProviderError) as caught:
         provider.retrieve(job.job_id)
-    assert not caught.value.permanent and not caught.value.outcome_unknown
+    assert not caught.value.permanent
+    assert not caught.value.outcome_unknown
 
 
 def test_an_html_page_instead_of_json_is_a_retryable_invalid_response(provider, emulator, protocol):
@@ -95,7 +96,8 @@ def test_an_html_page_instead_of_json_is_a_retryable_invalid_response(provider, 
     emulator.add_fault("html", protocol=protocol, operation="retrieve")
     with pytest.raises(ProviderError) as caught:
         provider.retrieve(job.job_id)
-    assert caught.value.code == "invalid_response" and not caught.value.permanent
+    assert caught.value.code == "invalid_response"
+    assert not caught.value.permanent
 
 
 def test_an_html_page_answering_a_create_leaves_the_outcome_unknown(provider, emulator, protocol):

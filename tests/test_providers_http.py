@@ -105,7 +105,7 @@ def test_config_defaults_follow_the_kind():
     assert (openai.auth_style, openai.api_version, openai.base_url) == ("bearer", None, "https://api.openai.com/v1")
     assert (azure.auth_style, azure.api_version) == ("api_key", "preview")
     assert "sk-secret" not in repr(openai)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be http"):
         ProviderConfig(kind="openai", base_url="file:///etc/passwd", api_key="k")
 
 

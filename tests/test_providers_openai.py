@@ -37,7 +37,8 @@ def test_it_creates_a_text_to_video_job_as_multipart(provider, emulator):
     assert job.state == "queued"
     assert job.raw_status == "queued"
     assert job.progress == 0
-    assert job.created_at is not None and job.created_at.tzinfo is not None
+    assert job.created_at is not None
+    assert job.created_at.tzinfo is not None
     assert (job.model, job.size, job.seconds, job.prompt) == ("sora-2", "1280x720", 4, "a red fox in the snow")
     assert emulator.jobs_created("openai") == 1
 
@@ -63,7 +64,9 @@ def test_it_follows_a_job_to_success_and_offers_three_assets(provider):
     job = finished(provider, provider.create(spec()).job_id)
     assert job.state == "succeeded"
     assert job.progress == 100
-    assert job.completed_at is not None and job.expires_at is not None and job.expires_at > job.completed_at
+    assert job.completed_at is not None
+    assert job.expires_at is not None
+    assert job.expires_at > job.completed_at
     assert [(asset.variant_index, asset.kind) for asset in job.assets()] == [
         (0, "video"),
         (0, "thumbnail"),
@@ -143,7 +146,8 @@ def test_it_deletes_a_job_and_then_knows_it_is_gone(provider):
     assert provider.delete(job_id) is False
     with pytest.raises(ProviderError) as caught:
         provider.retrieve(job_id)
-    assert caught.value.permanent and caught.value.status_code == 404
+    assert caught.value.permanent
+    assert caught.value.status_code == 404
 
 
 def test_it_remixes_a_finished_video(provider):

@@ -48,11 +48,14 @@ def test_alice_never_adopts_bobs_job_when_her_identical_requests_answer_is_lost(
     alices = new_video(alice, openai, prompt=SAME_REQUEST)
     pipeline.submit_pending(openai)
     alices.refresh_from_db()
-    assert alices.state == "pending" and alices.submit_outcome_unknown
+    assert alices.state == "pending"
+    assert alices.submit_outcome_unknown
 
     alices = reconcile_until_settled(alices, openai)
-    assert alices.provider_job_id and alices.provider_job_id != bobs.provider_job_id
-    assert emulator.jobs_created("openai") == 2 and emulator.received("openai", "create") == 2
+    assert alices.provider_job_id
+    assert alices.provider_job_id != bobs.provider_job_id
+    assert emulator.jobs_created("openai") == 2
+    assert emulator.received("openai", "create") == 2
     before = Video.objects.values().get(pk=bobs.pk)
     assert drive(alices).state == "ready"
     assert drive(bobs).state == "ready"
@@ -73,7 +76,8 @@ def test_a_lost_create_that_never_arrived_does_not_take_another_users_job(openai
     assert alices.submit_outcome_unknown
 
     alices = reconcile_until_settled(alices, openai)
-    assert alices.state == "failed" and alices.error_code == "submit_outcome_unknown"
+    assert alices.state == "failed"
+    assert alices.error_code == "submit_outcome_unknown"
     assert "cannot have been billed twice" in alices.error_message
     assert alices.provider_job_id == ""
     assert emulator.jobs_created("openai") == 1
@@ -105,7 +109,8 @@ def test_a_create_sent_by_a_worker_that_died_is_reconciled_not_resent(openai, em
     assert emulator.received("openai", "create") == 1
     video = drive(video)
     assert video.state == "ready"
-    assert emulator.received("openai", "create") == 1 and emulator.jobs_created("openai") == 1
+    assert emulator.received("openai", "create") == 1
+    assert emulator.jobs_created("openai") == 1
 
 
 def test_a_create_refused_for_now_is_sent_again_later(openai, emulator):
@@ -114,13 +119,16 @@ def test_a_create_refused_for_now_is_sent_again_later(openai, emulator):
     video = new_video(alice, openai)
     pipeline.submit_pending(openai)
     video.refresh_from_db()
-    assert video.state == "pending" and video.submit_started_at is None and not video.submit_outcome_unknown
+    assert video.state == "pending"
+    assert video.submit_started_at is None
+    assert not video.submit_outcome_unknown
     openai.state.blocked_until = None
     openai.state.consecutive_failures = 0
     openai.state.save()
     Video.objects.filter(pk=video.pk).update(next_step_at=None)
     assert drive(video).state == "ready"
-    assert emulator.received("openai", "create") == 2 and emulator.jobs_created("openai") == 1
+    assert emulator.received("openai", "create") == 2
+    assert emulator.jobs_created("openai") == 1
 
 
 def test_one_provider_job_is_never_recorded_for_two_videos(openai, emulator):
@@ -134,4 +142,5 @@ def test_one_provider_job_is_never_recorded_for_two_videos(openai, emulator):
         bobs_job = adapter.retrieve(bobs.provider_job_id)
     assert not services.video_mark_submitted(alices.pk, token, bobs_job)
     alices.refresh_from_db()
-    assert alices.provider_job_id == "" and alices.state == "pending"
+    assert alices.provider_job_id == ""
+    assert alices.state == "pending"

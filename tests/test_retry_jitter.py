@@ -25,7 +25,8 @@ def test_waits_after_5xx_grow_spread_and_stay_capped():
     for retries in range(10):
         waits = [retry_wait(retries) for _ in range(50)]
         base = min(30.0, 2.0 * 2**retries)
-        assert base <= min(waits) and max(waits) <= base * 1.25
+        assert base <= min(waits)
+        assert max(waits) <= base * 1.25
         assert len(set(waits)) > 1
 
 

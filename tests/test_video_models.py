@@ -29,7 +29,8 @@ def test_video_ids_are_opaque_and_unique():
 def test_a_new_video_gets_an_opaque_id_and_starts_pending(alice):
     video = make_video(alice)
     assert re.fullmatch(r"video_[0-9a-f]{48}", video.id)
-    assert video.state == "pending" and video.progress == 0
+    assert video.state == "pending"
+    assert video.progress == 0
 
 
 def test_for_user_never_returns_another_users_video(alice, bob):
