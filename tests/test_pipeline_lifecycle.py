@@ -51,7 +51,8 @@ def test_sweeper_expires_videos_past_their_deadline_and_prioritises_those_near_i
     counts = sweeper.sweep()
     assert counts["expired"] == 1
     gone.refresh_from_db(), near.refresh_from_db(), far.refresh_from_db()
-    assert gone.state == "expired" and gone.error_code == "video_expired"
+    assert gone.state == "expired"
+    assert gone.error_code == "video_expired"
     assert near.priority > far.priority
     assert Heartbeat.objects.filter(name="sweeper").exists()
     assert sweeper.sweep()["expired"] == 0  # once
@@ -108,7 +109,8 @@ def test_the_attempt_cap_fails_a_poison_archive(providers, media_root):
     )
     assert archive.archive_video(video.pk) == "failed"
     video.refresh_from_db()
-    assert video.state == "failed" and video.error_code == "archive_failed"
+    assert video.state == "failed"
+    assert video.error_code == "archive_failed"
 
 
 def test_deleting_a_running_video_cancels_it_at_the_provider_and_leaves_nothing(providers, media_root, emulator):
@@ -121,7 +123,8 @@ def test_deleting_a_running_video_cancels_it_at_the_provider_and_leaves_nothing(
     )
     pipeline.submit_pending(video.provider)
     video.refresh_from_db()
-    assert video.state == "submitted" and stored_files(media_root)
+    assert video.state == "submitted"
+    assert stored_files(media_root)
     services.video_delete(video=video)
     assert not Video.objects.for_user(alice).filter(pk=video.pk).exists()
     assert tasks.cleanup_video(video.pk) == "deleted"
@@ -161,7 +164,8 @@ def test_cancel_stops_a_running_video(providers, media_root, emulator):
     assert services.video_cancel(video=video)
     assert tasks.cancel_at_provider(video.pk)
     video.refresh_from_db()
-    assert video.state == "failed" and video.error_code == "cancelled"
+    assert video.state == "failed"
+    assert video.error_code == "cancelled"
     assert not services.video_cancel(video=video)  # finished videos stay as they are
 
 
@@ -174,10 +178,12 @@ def test_admin_actions_go_through_services(client, providers, media_root):
     url = reverse("admin:videos_video_changelist")
     client.post(url, {"action": "repoll_or_rearchive", "_selected_action": [running.pk]})
     running.refresh_from_db()
-    assert running.priority == 10 and running.next_step_at <= timezone.now()
+    assert running.priority == 10
+    assert running.next_step_at <= timezone.now()
     client.post(url, {"action": "cancel", "_selected_action": [running.pk]})
     running.refresh_from_db()
-    assert running.state == "failed" and running.error_code == "cancelled"
+    assert running.state == "failed"
+    assert running.error_code == "cancelled"
 
 
 def test_admin_warns_when_the_cluster_has_stalled(client, providers, media_root):
@@ -198,7 +204,8 @@ def test_poll_loop_exits_at_once_while_another_loop_holds_the_lease(providers, m
         assert throttle.poll_lease_acquire(provider, "other-loop", 30)
     started = time.monotonic()
     counts = pipeline.poll_loop(seconds=5)
-    assert counts["cycles"] == 0 and time.monotonic() - started < 2
+    assert counts["cycles"] == 0
+    assert time.monotonic() - started < 2
 
 
 def test_poll_loop_takes_over_a_dead_loops_lease(providers, media_root):
@@ -210,7 +217,8 @@ def test_poll_loop_takes_over_a_dead_loops_lease(providers, media_root):
     time.sleep(0.05)
     video = new_video(alice, providers["emulator-openai"])
     counts = pipeline.poll_loop(seconds=3)
-    assert counts["cycles"] >= 1 and counts["submitted"] == 1
+    assert counts["cycles"] >= 1
+    assert counts["submitted"] == 1
     video.refresh_from_db()
     assert video.state in ("submitted", "generating", "archiving")
 
@@ -246,26 +254,31 @@ def test_a_loop_that_runs_out_of_time_with_work_waiting_hands_over(providers, me
     new_video(make_user("alice"), providers["emulator-openai"], prompt="slow [emulator:queue=30]")
     broker.purge_queue()
     counts = pipeline.poll_loop()
-    assert counts.get("handed_over") == 1 and broker.queue_size() == 1
+    assert counts.get("handed_over") == 1
+    assert broker.queue_size() == 1
     Video.objects.all().delete()
     broker.purge_queue()
     assert "handed_over" not in pipeline.poll_loop()  # nothing waiting: the schedule suffices
 
 
-def test_the_request_bucket_never_sends_more_than_the_limit_in_a_minute(providers):
+def test_the_request_window_never_sends_more_than_the_limit_in_any_minute_and_uses_nearly_all_of_it(providers):
     from videos import throttle
 
     provider = providers["emulator-openai"]
     provider.requests_per_minute = 60
     provider.save()
     start = timezone.now()
-    sent, moment = 0, start
-    while moment < start + timedelta(seconds=60):
+    sent: list[float] = []
+    moment = start
+    while moment < start + timedelta(seconds=180):
         if throttle.throttle_acquire(provider, now=moment) == 0:
-            sent += 1
+            sent.append((moment - start).total_seconds())
         else:
             moment += timedelta(milliseconds=250)
-    assert 55 <= sent <= 60
+    # Whichever way the provider cuts its minutes, and within any 5 seconds at most half.
+    assert max(sum(1 for t in sent if s - 60 < t <= s) for s in sent) <= 60
+    assert max(sum(1 for t in sent if s - 5 < t <= s) for s in sent) <= 30
+    assert len(sent) >= 0.95 * 180
 
 
 def test_an_archive_waiting_for_request_budget_is_not_a_provider_failure(providers, media_root):
@@ -277,7 +290,7 @@ def test_an_archive_waiting_for_request_budget_is_not_a_provider_failure(provide
     provider = video.provider
     provider.requests_per_minute = 1
     provider.save()
-    ProviderState.objects.filter(pk=provider.pk).update(tokens=0, tokens_updated_at=timezone.now())
+    ProviderState.objects.filter(pk=provider.pk).update(window={str(int(time.time())): 1})
     assert archive.archive_video(video.pk) is Outcome.WAITING_FOR_BUDGET
     video.refresh_from_db()
     state = throttle.provider_state(provider)
@@ -285,20 +298,24 @@ def test_an_archive_waiting_for_request_budget_is_not_a_provider_failure(provide
     assert video.next_step_at > timezone.now()
 
 
-def test_submissions_leave_part_of_the_budget_to_archives_at_work(providers, media_root):
+def test_a_create_leaves_the_window_what_archives_and_jobs_in_flight_will_need(providers, media_root):
     from videos import throttle
     from videos.models import ProviderState
 
     alice = make_user("alice")
     provider = providers["emulator-openai"]
-    provider.requests_per_minute = 120  # a bucket of 10
+    finished = drive(new_video(alice, provider), until=("archiving",))  # 3 downloads to come
+    provider.requests_per_minute = 11
     provider.save()
-    finished = drive(new_video(alice, provider), until=("archiving",))
-    ProviderState.objects.filter(pk=provider.pk).update(tokens=6, tokens_updated_at=timezone.now())
+    ProviderState.objects.filter(pk=provider.pk).update(window={})
     for i in range(3):
         new_video(alice, provider, prompt=f"later {i} [emulator:queue=30]")
-    assert pipeline.submit_pending(provider) == 1  # 6 tokens, 5 kept for the archive
-    assert throttle.provider_state(provider).tokens >= 4.9
-    # An archive backing off after failures does not hold everyone else back.
-    Video.objects.filter(pk=finished.pk).update(retries=1)
-    assert pipeline.submit_pending(provider) >= 1
+    # The first create keeps 3 for the archive and 3 + 1 for its own video: 1 + 7 of 11. The
+    # second would also keep 3 for the first one's downloads: 1 + 1 + 10 > 11.
+    assert pipeline.submit_pending(provider) == 1
+    assert throttle.window_used(provider) == 1
+    # Once archived (and the minute past), the finished video no longer holds any back.
+    assert archive.archive_video(finished.pk) is Outcome.READY
+    ProviderState.objects.filter(pk=provider.pk).update(window={})
+    assert pipeline.submit_pending(provider) == 1
+    assert Video.objects.filter(state=VideoState.PENDING).count() == 1

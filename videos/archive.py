@@ -69,8 +69,8 @@ class LeaseKeeper:
             time.sleep(min(step, left))
 
     def wait_for_budget(self, *, max_wait: float = 30.0) -> None:
-        """Archives are bound by a deadline: they may use the bucket down to zero, while
-        creates leave a reserve for them (see pipeline._submit_one)."""
+        """Archives are bound by a deadline: they may use the whole window, while creates
+        leave what archives will need (throttle.create_reserve)."""
         deadline = time.monotonic() + max_wait
         while (wait := throttle.throttle_acquire(self.video.provider)) > 0:
             if time.monotonic() + wait > deadline:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from videos.keys import decrypt_key, encrypt_key, mask_key
 from videos.providers import types as provider_types
 from videos.providers.base import VideoProvider
-from videos.providers.registry import build_provider
+from videos.providers.registry import PROVIDER_CLASSES, build_provider
 from videos.providers.types import ProviderConfig
 
 ID_MAX_LENGTH = 64
@@ -150,6 +150,10 @@ class Provider(models.Model):
             max_response_bytes=settings.PROVIDER_MAX_RESPONSE_BYTES,
         )
 
+    def assets_per_video(self, n_variants: int = 1) -> int:
+        """Files a finished video of this protocol holds: its archive makes one download each."""
+        return PROVIDER_CLASSES[self.kind].assets_per_variant * max(1, n_variants)
+
     def adapter(self) -> VideoProvider:
         """An HTTP adapter for this provider's protocol; use it as a context manager."""
         return build_provider(self.as_config())
@@ -266,6 +270,8 @@ class Video(models.Model):
             models.Index(fields=["owner", "-created_at"], name="video_owner_created"),
             models.Index(fields=["state", "provider_expires_at"], name="video_state_deadline"),
             models.Index(fields=["provider", "state"], name="video_provider_state"),
+            # How long the provider's recent jobs took (throttle.typical_job_seconds).
+            models.Index(fields=["provider", "-provider_completed_at"], name="video_provider_completed"),
         ]
         constraints = [
             # One provider job is never held by two videos (a lost create is never adopted by another).
@@ -320,11 +326,12 @@ class VideoAsset(models.Model):
 
 
 class ProviderState(models.Model):
-    """Shared, cross-process state of one provider: rate-limit bucket, back-off and poll lease."""
+    """Shared, cross-process state of one provider: its request window, back-off and poll lease."""
 
     provider = models.OneToOneField(Provider, on_delete=models.CASCADE, primary_key=True, related_name="state")
-    tokens = models.FloatField(default=0)
-    tokens_updated_at = models.DateTimeField(default=timezone.now)
+    window = models.JSONField(
+        default=dict, blank=True, help_text="Requests sent in the last minute, per second (Unix time)."
+    )
     blocked_until = models.DateTimeField(
         null=True, blank=True, help_text="No calls before this (retry-after, breaker)."
     )

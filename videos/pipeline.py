@@ -118,13 +118,8 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
         return _fail(video, token, "submit_failed", "Submitting this video crashed repeatedly.")
     if video.retries >= settings.PIPELINE_MAX_RETRIES:
         return _fail(video, token, "submit_failed", "The provider kept refusing the request; it was never accepted.")
-    # Archives race the provider's deadline: while any is at work, creates leave them half of
-    # the bucket. One backing off after failures does not hold everyone else back.
-    archives_at_work = Video.objects.filter(
-        provider=provider, state=VideoState.ARCHIVING, retries=0, deleted_at__isnull=True
-    ).exists()
-    reserve = throttle.bucket_capacity(provider) / 2 if archives_at_work else 0.0
-    wait = throttle.throttle_acquire(provider, reserve=min(reserve, throttle.bucket_capacity(provider) - 1))
+    # Archives race the provider's deadline: a create leaves the window what they will need.
+    wait = throttle.throttle_acquire(provider, reserve=lambda: throttle.create_reserve(provider, video))
     if wait > 0:
         services.video_lease_release(video.pk, token, retry_in=min(wait, 60))
         return Outcome.PROVIDER_WAIT
@@ -277,18 +272,20 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
     )
     if not due:
         return 0
-    # Archives race the provider's deadline: while any is at work, creates leave them half of
-    # the bucket. One backing off after failures does not hold everyone else back.
-    archives_at_work = Video.objects.filter(
-        provider=provider, state=VideoState.ARCHIVING, retries=0, deleted_at__isnull=True
-    ).exists()
-    reserve = throttle.bucket_capacity(provider) / 2 if archives_at_work else 0.0
-    wait = throttle.throttle_acquire(provider, reserve=min(reserve, throttle.bucket_capacity(provider) - 1))
-    if wait > 0:
+    if throttle.throttle_acquire(provider) > 0:
         return 0
     since = min((v.submitted_at or v.created_at) for v in due)
+    # The other jobs in flight come back in the same pages for nothing: what they say is used
+    # too, and their next poll moves out with it.
+    others = {
+        v.provider_job_id: v
+        for v in Video.objects.filter(provider=provider, state__in=services.AT_PROVIDER, deleted_at__isnull=True)
+        .exclude(provider_job_id="")
+        .exclude(pk__in=[v.pk for v in due])
+        .select_related("provider")[: batch * 5]
+    }
     try:
-        result = adapter.poll_many([v.provider_job_id for v in due], since=since)
+        result = adapter.poll_many([v.provider_job_id for v in due], since=since, listed_too=others.keys())
     except ProviderError as error:  # the list call itself failed: every due video waits, spread out
         throttle.provider_record_error(provider, error)
         for video in due:
@@ -308,6 +305,9 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
             services.video_poll_later(video.pk, seconds=backoff.retry_wait(video.poll_count + 1, failure.retry_after))
         else:
             services.video_poll_later(video.pk, seconds=max(1.0, result.retry_after or 1.0))
+    for job_id, video in others.items():
+        if (status := result.get(job_id)) is not None:
+            services.video_apply_status(video, status)
     if len(result) > 0:  # the provider answered: whatever failed beside it, it is up
         throttle.provider_record_success(provider)
     return len(due)

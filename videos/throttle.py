@@ -1,79 +1,160 @@
 """Per-provider limits shared by every worker on every host, kept in the database.
 
-A token bucket paces requests to the provider's requests-per-minute; `blocked_until` holds
-every caller back after a 429's retry-after or while the circuit breaker is open; the poll
-lease makes sure one loop at a time polls a provider.
+A sliding window keeps requests within the provider's requests-per-minute (counted per second,
+so it holds whichever way the provider cuts its minutes); who may use how much of it is the
+callers' business (see create_reserve: archives and polls first). `blocked_until` holds every
+caller back after a 429's retry-after or while the circuit breaker is open; the poll lease
+makes sure one loop at a time polls a provider.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from videos.backoff import provider_block_seconds
-from videos.models import Provider, ProviderState
+from videos.models import Provider, ProviderState, Video, VideoState
 from videos.providers.types import ProviderError
 
 logger = logging.getLogger("videos.pipeline")
 
 
+# The window a provider's requests-per-minute limit holds over, and the short window that caps a burst.
+WINDOW_SECONDS = 60
+BURST_SECONDS = 5
+
+
 def provider_state(provider: Provider) -> ProviderState:
-    # A new bucket starts full: the first requests go out at once.
-    state, _ = ProviderState.objects.get_or_create(
-        provider_id=provider.pk, defaults={"tokens": bucket_capacity(provider)}
-    )
+    state, _ = ProviderState.objects.get_or_create(provider_id=provider.pk)
     return state
 
 
-def bucket_capacity(provider: Provider) -> float:
-    # Five seconds' worth of requests: short bursts are fine, a minute's worth at once is not.
-    return max(1.0, provider.requests_per_minute / 12)
+def burst_limit(provider: Provider) -> int:
+    """Requests that may go out within BURST_SECONDS: half the limit, so a minute's worth never
+    leaves at once (providers enforce a per-minute limit in shorter slices too), while the
+    downloads of a batch of finished videos still go out within seconds."""
+    return max(1, provider.requests_per_minute // 2)
 
 
-def refill_per_second(provider: Provider) -> float:
-    """Refill so that a full bucket plus a minute of refill stays within the per-minute limit
-    (providers count in windows: a burst on top of the full rate would earn a 429)."""
-    per_minute = provider.requests_per_minute
-    return max(per_minute - bucket_capacity(provider), per_minute / 2) / 60.0
+def _live_window(window: dict[str, int], now: float) -> dict[int, int]:
+    """Requests per whole second that can still fall within a window ending now. A request
+    counted at second s happened in [s, s + 1), so 61 seconds are kept: conservative by one."""
+    floor = int(now) - WINDOW_SECONDS
+    return {int(second): count for second, count in window.items() if int(second) >= floor and count > 0}
+
+
+def _wait_until_free(window: dict[int, int], needed: int, now: float, span: int) -> float:
+    """Seconds until `needed` of the requests counted within the last `span` seconds have left it."""
+    freed = 0
+    for second in sorted(window):
+        freed += window[second]
+        if freed >= needed:
+            return max(0.05, second + span + 1 - now)
+    return float(span)
 
 
 def throttle_acquire(
-    provider: Provider, cost: float = 1.0, *, reserve: float = 0.0, now: datetime | None = None
+    provider: Provider, cost: int = 1, *, reserve: int | Callable[[], int] = 0, now: datetime | None = None
 ) -> float:
-    """Take `cost` requests from the bucket, leaving `reserve` in it.
+    """Take `cost` requests from the provider's window, leaving `reserve` of it for other work.
 
-    0 when taken, else seconds to wait (nothing taken)."""
+    No `requests_per_minute` requests ever fall within one 60-second window, wherever a provider
+    starts its minutes, and at most `burst_limit` (half of it) within 5 seconds. 0 when taken, else the seconds
+    to wait (nothing taken). `cost=0` only asks whether the provider holds every caller back."""
     provider_state(provider)
-    now = now or timezone.now()
-    rate = refill_per_second(provider)
-    capacity = bucket_capacity(provider)
+    moment = now or timezone.now()
+    clock = moment.timestamp()
+    limit = provider.requests_per_minute
     with transaction.atomic():
         state = ProviderState.objects.select_for_update().get(pk=provider.pk)
-        if state.blocked_until and state.blocked_until > now:
-            return (state.blocked_until - now).total_seconds()
-        elapsed = max(0.0, (now - state.tokens_updated_at).total_seconds())
-        tokens = min(capacity, state.tokens + elapsed * rate)
-        if tokens - cost < reserve and cost > 0:
-            state.tokens, state.tokens_updated_at = tokens, now
-            state.save(update_fields=["tokens", "tokens_updated_at"])
-            return (cost + reserve - tokens) / rate
-        state.tokens, state.tokens_updated_at = tokens - cost, now
-        state.requests_sent += int(cost)
-        state.save(update_fields=["tokens", "tokens_updated_at", "requests_sent"])
+        if state.blocked_until and state.blocked_until > moment:
+            return (state.blocked_until - moment).total_seconds()
+        if cost <= 0:
+            return 0.0
+        # Worked out under the lock, so two callers cannot both count on the same room.
+        kept = reserve() if callable(reserve) else reserve
+        reserve = max(0, min(kept, limit - cost))  # however much is kept, one request can always go
+        window = _live_window(state.window, clock)
+        used = sum(window.values())
+        recent = {second: count for second, count in window.items() if second >= int(clock) - BURST_SECONDS}
+        if used + cost + reserve > limit:
+            return _wait_until_free(window, used + cost + reserve - limit, clock, WINDOW_SECONDS)
+        if sum(recent.values()) + cost > burst_limit(provider):
+            return _wait_until_free(recent, sum(recent.values()) + cost - burst_limit(provider), clock, BURST_SECONDS)
+        window[int(clock)] = window.get(int(clock), 0) + cost
+        state.window = {str(second): count for second, count in window.items()}
+        state.requests_sent += cost
+        state.save(update_fields=["window", "requests_sent"])
         return 0.0
 
 
-def throttle_debit(provider: Provider, cost: float) -> None:
-    """Charge requests made beyond what was acquired (the bucket may go negative)."""
-    if cost > 0:
-        provider_state(provider)
-        ProviderState.objects.filter(pk=provider.pk).update(
-            tokens=F("tokens") - cost, requests_sent=F("requests_sent") + int(cost)
-        )
+def throttle_debit(provider: Provider, cost: int) -> None:
+    """Count requests made beyond what was taken (the pages of a long list): the window may
+    then hold more than the limit, and what follows waits until it is back under."""
+    if cost <= 0:
+        return
+    provider_state(provider)
+    clock = timezone.now().timestamp()
+    with transaction.atomic():
+        state = ProviderState.objects.select_for_update().get(pk=provider.pk)
+        window = _live_window(state.window, clock)
+        window[int(clock)] = window.get(int(clock), 0) + cost
+        state.window = {str(second): count for second, count in window.items()}
+        state.requests_sent += cost
+        state.save(update_fields=["window", "requests_sent"])
+
+
+def typical_job_seconds(provider: Provider) -> float | None:
+    """How long the provider's recent jobs took from submission to completion (the median of the
+    last 20), or None before any finished."""
+    recent = (
+        Video.objects.filter(provider=provider, provider_completed_at__isnull=False, submitted_at__isnull=False)
+        .order_by("-provider_completed_at")
+        .values_list("submitted_at", "provider_completed_at")[:20]
+    )
+    durations = sorted(max(0.0, (done - sent).total_seconds()) for sent, done in recent if sent and done)
+    return durations[len(durations) // 2] if durations else None
+
+
+def create_reserve(provider: Provider, video: Video) -> int:
+    """What the window must still hold before `video`'s create may go: the downloads of finished
+    videos not yet stored, those of jobs expected to finish within the window (creates about to
+    be sent included), the video's own downloads and one poll. Archives race the provider's
+    deadline, so a create never takes the requests their downloads will need; before any job
+    has finished, every job counts as due.
+    """
+    now = timezone.now()
+    needed = provider.assets_per_video(video.n_variants) + 1
+    archiving = (
+        Video.objects.filter(provider=provider, state=VideoState.ARCHIVING, deleted_at__isnull=True)
+        .annotate(stored=Count("assets"))
+        .values_list("provider_assets", "n_variants", "stored")
+    )
+    for assets, variants, stored in archiving:
+        # Without the poll's list of files the archive asks for them first: one request more.
+        files = len(assets) if assets else provider.assets_per_video(variants) + 1
+        needed += max(0, files - stored)
+    at_work = Video.objects.filter(provider=provider, deleted_at__isnull=True).filter(
+        Q(state__in=(VideoState.SUBMITTED, VideoState.GENERATING))
+        | Q(state=VideoState.PENDING, provider_job_id="", lease_expires_at__gt=now)
+    )
+    typical = typical_job_seconds(provider)
+    if typical is not None:
+        due_by = now + timedelta(seconds=WINDOW_SECONDS - typical)
+        at_work = at_work.filter(Q(submitted_at__isnull=True) | Q(submitted_at__lte=due_by))
+    at_work = at_work.exclude(pk=video.pk)
+    needed += sum(provider.assets_per_video(variants) for variants in at_work.values_list("n_variants", flat=True))
+    return needed
+
+
+def window_used(provider: Provider) -> int:
+    """Requests counted within the current window (the admin and benchmarks show it)."""
+    return sum(_live_window(provider_state(provider).window, timezone.now().timestamp()).values())
 
 
 def provider_record_success(provider: Provider) -> None:

@@ -31,6 +31,8 @@ ACTIVE_STATUSES = ("queued", "preprocessing", "running", "processing")
 class AzureSoraProvider(VideoProvider):
     kind = "azure_sora"
     list_active_only = True
+    list_newest_first = True
+    assets_per_variant = 2  # video and thumbnail
 
     def create(self, spec: SubmissionSpec) -> JobStatus:
         if spec.remix_of:

@@ -8,6 +8,7 @@ The values themselves live in videos.providers.types.
 from __future__ import annotations
 
 import abc
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Self
@@ -60,6 +61,8 @@ class VideoProvider(abc.ABC):
     list_active_only: bool = False
     # Whether list pages come newest first, so paging can stop once past a given time.
     list_newest_first: bool = False
+    # Files a finished job holds per variant (what its archive downloads).
+    assets_per_variant: int = 1
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
@@ -102,13 +105,16 @@ class VideoProvider(abc.ABC):
     def remix(self, job_id: str, prompt: str) -> JobStatus:
         raise ProviderError(f"{self.kind} providers cannot remix videos", permanent=True, code="unsupported")
 
-    def poll_many(self, job_ids: list[str], *, since: datetime | None = None) -> PollResult:
+    def poll_many(
+        self, job_ids: list[str], *, since: datetime | None = None, listed_too: Collection[str] = ()
+    ) -> PollResult:
         """States of many jobs through the list endpoint, then retrieve for ids not listed.
 
         `since` (the oldest creation time among the ids) lets paging stop early on
         newest-first lists; without it a few pages beyond the job count are read at most.
+        Jobs in `listed_too` come back too when the pages read hold them.
         """
-        return poll_many(self, job_ids, since=since)
+        return poll_many(self, job_ids, since=since, listed_too=listed_too)
 
     def find_created(self, spec: SubmissionSpec, *, since: datetime) -> list[JobStatus]:
         """Jobs matching `spec` created at or after `since` (minus clock slack), newest first.

@@ -27,6 +27,7 @@ ASSET_KINDS: tuple[AssetKind, ...] = ("video", "thumbnail", "spritesheet")
 class OpenAIVideoProvider(VideoProvider):
     kind = "openai"
     list_newest_first = True  # pages are requested with order=desc
+    assets_per_variant = len(ASSET_KINDS)
 
     def create(self, spec: SubmissionSpec) -> JobStatus:
         if spec.remix_of:

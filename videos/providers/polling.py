@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -62,12 +63,18 @@ class PollResult(dict[str, JobStatus]):
         return max(waits) if waits else None
 
 
-def poll_many(provider: JobLister, job_ids: list[str], *, since: datetime | None = None) -> PollResult:
+def poll_many(
+    provider: JobLister, job_ids: list[str], *, since: datetime | None = None, listed_too: Collection[str] = ()
+) -> PollResult:
+    """The states of `job_ids`, from list pages, then one retrieve per id not listed.
+
+    Ids in `listed_too` (other jobs in flight) are taken from the pages read if they are there,
+    which costs nothing more: they are never the reason for another page or a retrieve."""
     result = PollResult()
     calls_before = provider.http.calls
     wanted = list(dict.fromkeys(job_ids))
     if wanted:
-        _collect_from_list(provider, set(wanted), result, since=since)
+        _collect_from_list(provider, set(wanted), result, since=since, also=set(listed_too) - set(wanted))
     missing = [job_id for job_id in wanted if job_id not in result]
     for index, job_id in enumerate(missing):
         try:
@@ -82,7 +89,9 @@ def poll_many(provider: JobLister, job_ids: list[str], *, since: datetime | None
     return result
 
 
-def _collect_from_list(provider: JobLister, wanted: set[str], result: PollResult, *, since: datetime | None) -> None:
+def _collect_from_list(
+    provider: JobLister, wanted: set[str], result: PollResult, *, since: datetime | None, also: set[str]
+) -> None:
     config = provider.config
     page_size = config.list_page_size or 100
     if since is not None or provider.list_active_only:
@@ -90,22 +99,30 @@ def _collect_from_list(provider: JobLister, wanted: set[str], result: PollResult
     else:
         # Newest first and no age hint: in-flight jobs sit in the first pages.
         budget = min(config.list_max_pages, math.ceil(len(wanted) / page_size) + 2)
+    # Newest first with a known age, the unfiltered list back to `since` holds every wanted job,
+    # finished ones included, so none needs a retrieve. A protocol that can filter to jobs at work
+    # (Azure) switches to the filter when more than a page of jobs came since.
+    newest_first = since is not None and provider.list_newest_first
+    filtered = provider.list_active_only and not newest_first
     cursor: str | None = None
-    for _page_number in range(budget):
+    for page_number in range(budget):
         try:
-            page = provider.list_page(after=cursor, active_only=True)
+            page = provider.list_page(after=cursor, active_only=filtered)
         except ProviderError as exc:
             if exc.status_code in (404, 405, 501):
                 logger.warning("provider %s has no usable list endpoint (%s); polling one by one", config.name, exc)
                 return
             raise
         for job in page.jobs:
-            if job.job_id in wanted:
+            if job.job_id in wanted or job.job_id in also:
                 result[job.job_id] = job
         if wanted.issubset(result) or not page.next_cursor:
             return
-        if since is not None and provider.list_newest_first and _oldest(page) < since - CLOCK_SLACK:
+        if newest_first and since is not None and _oldest(page) < since - CLOCK_SLACK:
             return
+        if page_number == 0 and provider.list_active_only and not filtered:
+            filtered, cursor = True, None
+            continue
         cursor = page.next_cursor
 
 
