@@ -108,8 +108,8 @@ def _cache_count(key: str, *, ttl: int) -> int:
 def _database_count(key: str, *, window_ends: int, now: float) -> int:
     alias = router.db_for_write(RateCounter)
     connection = connections[alias]
-    # The caller's transaction decides how it commits; on its own the counter need not wait for the disk.
-    relaxed = not connection.in_atomic_block
+    # A transaction of the caller's decides how it commits; on its own the counter need not wait for the disk.
+    relaxed = connection.get_autocommit() and not connection.in_atomic_block
     with connection.cursor() as cursor, _without_disk_flush(connection, cursor, relaxed=relaxed):
         cursor.execute(_upsert_sql(alias, relaxed=relaxed), [key, window_ends])
         hits = cursor.fetchone()[0]

@@ -6,13 +6,16 @@ workers, DEBUG=false). Each endpoint is then loaded with a fixed number of conne
 GET /v1/videos/{id} (ids taken in turn from 500 of the videos) and GET /v1/videos?limit=20,
 each beside a bare Django view making the same database lookups (bench/api_urls.py). Every
 (endpoint, size, API or bare) is loaded in turn for several rounds and the best round counts,
-so other work on the machine weighs on every figure alike. The load comes from `wrk` when
-installed (`apt-get install wrk`), else from a small asyncio + httpx client, which needs CPU
-of its own and so understates the server. Prints figures; asserts nothing.
+so other work on the machine weighs on every figure alike. Beside requests/s and latency it
+prints the CPU time the gunicorn workers spent per request (from /proc), which other work on
+the machine disturbs far less. The load comes from `wrk` when installed (`apt-get install
+wrk`), else from a small asyncio + httpx client, which needs CPU of its own and so understates
+the server. Prints figures; asserts nothing.
 
     .venv/bin/python bench/api.py                        # ~4 minutes
     .venv/bin/python bench/api.py --seconds 3 --rounds 2 --sizes 1000,20000   # quick
-    options: --connections 32, --workers 4, --database-url postgres://user@host:5432
+    options: --connections 32, --workers 4, --database-url postgres://user@host:5432,
+             --redis (rate-limit counters in a redis-server of the run's own, as with REDIS_URL)
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -174,11 +180,46 @@ def serve(platform: Platform, size: int, workers: int) -> dict:
     env = {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.api_settings"}
 
     made["url"] = platform.start_web(workers=workers, port=free_port(), name=f"gunicorn-{size}", **env)
+    made["pid"] = platform.processes[-1].pid
     return made
 
 
+def workers_cpu_seconds(master_pid: int) -> float:
+    """User + system CPU time of gunicorn's workers (the master's children); NaN without Linux's /proc."""
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+        total = 0
+        for child in children:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    except OSError:
+        return math.nan
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def start_redis(platform: Platform) -> str:
+    """A redis-server of the run's own, without persistence; stopped with the other processes."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("--redis needs redis-server (apt-get install redis-server)")
+    port = free_port()
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    platform.spawn("redis", [binary, *options, "--dir", str(platform.tmp)])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                connection.sendall(b"PING\r\n")
+                if connection.recv(16).startswith(b"+PONG"):
+                    return f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit("redis-server did not start")
+            time.sleep(0.1)
+
+
 def figures(row: dict) -> str:
-    return f"{row['rps']:>7.0f} {row['p50']:>7.1f} {row['p99']:>7.1f}"
+    return f"{row['rps']:>7.0f} {row['p50']:>7.1f} {row['p99']:>7.1f} {row['cpu_ms']:>7.2f}"
 
 
 def main() -> None:
@@ -190,6 +231,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--database-url", help="PostgreSQL server to create the throw-away databases on")
     parser.add_argument("--python-client", action="store_true", help="use the Python load client even with wrk")
+    parser.add_argument(
+        "--redis", action="store_true", help="count in a redis-server started for the run (REDIS_URL), not the database"
+    )
     parser.add_argument("--populate", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.populate is not None:
@@ -202,8 +246,10 @@ def main() -> None:
     # (one atomic increment per request, in Redis or the database, whatever the limit).
     env = {"API_RATE_LIMIT": "1000000/sec"}
     with Platform(database_url=args.database_url, env=env, django=False) as platform:
+        if args.redis:
+            platform.env["REDIS_URL"] = start_redis(platform)
         servers = {size: serve(platform, size, args.workers) for size in sizes}
-        database = "PostgreSQL" if args.database_url else "SQLite"
+        database = ("PostgreSQL" if args.database_url else "SQLite") + (", counters in Redis" if args.redis else "")
         client_name = "wrk" if load is load_wrk else "asyncio+httpx"
         print(
             f"\ngunicorn: {args.workers} sync workers per database, DEBUG=false, {database}; "
@@ -216,28 +262,37 @@ def main() -> None:
             for kind, path in zip(("api", "bare"), paths, strict=True)
         ]
         best: dict[tuple[str, int, str], dict] = {}
+        least_cpu: dict[tuple[str, int, str], float] = {}  # per request, the least disturbed round's
         for round_number in range(args.rounds + 1):
             for name, size, kind, template in runs:
                 server = servers[size]
                 paths = [template.format(id=video_id) for video_id in server["ids"]]
                 # Round 0 warms every worker up (imports, connections) and is not counted.
                 seconds = args.seconds if round_number else 2
+                cpu_before = workers_cpu_seconds(server["pid"])
                 result = load(server["url"], paths, server["token"], args.connections, seconds, platform.tmp)
+                served = result["rps"] * seconds
+                result["cpu_ms"] = (workers_cpu_seconds(server["pid"]) - cpu_before) / served * 1000
                 if result["errors"]:
                     print(f"  warning: {result['errors']} failed or non-2xx responses on {template} ({size:,})")
                 if round_number and result["rps"] > best.get((name, size, kind), {"rps": -1})["rps"]:
                     best[name, size, kind] = result
+                if round_number:
+                    least_cpu[name, size, kind] = min(least_cpu.get((name, size, kind), math.inf), result["cpu_ms"])
             if round_number:
                 print(f"  round {round_number} of {args.rounds} done", flush=True)
-        print(f"\n{'endpoint':<26} {'videos':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}   API / bare: req/s p50 p99")
-        print("-" * 86)
+        print(
+            f"\n{'endpoint':<26} {'videos':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms':>7}"
+            "   API / bare: req/s p50 p99 CPU"
+        )
+        print("-" * 100)
+        for key, cpu_ms in least_cpu.items():
+            best[key]["cpu_ms"] = cpu_ms
         for name, *_ in ENDPOINTS:
             for size in sizes:
                 api, bare = best[name, size, "api"], best[name, size, "bare"]
-                ratios = (
-                    f"{api['rps'] / bare['rps']:.2f}x {api['p50'] / bare['p50']:.2f}x {api['p99'] / bare['p99']:.2f}x"
-                )
-                print(f"{name:<26} {size:>8,} {figures(api)}   {ratios:>25}")
+                ratios = " ".join(f"{api[key] / bare[key]:.2f}x" for key in ("rps", "p50", "p99", "cpu_ms"))
+                print(f"{name:<26} {size:>8,} {figures(api)}   {ratios:>31}")
                 print(f"{'  bare view, same lookups':<26} {size:>8,} {figures(bare)}")
         if len(sizes) > 1:
             small, large = sizes[0], sizes[-1]
