@@ -54,6 +54,15 @@ class Emulator:
     def azure_base_url(self) -> str:
         return f"{self.url}/azure/openai/v1"
 
+    @property
+    def gemini_url(self) -> str:
+        """The Gemini API's host as an SDK sees it: /v1beta and /v1 paths below it."""
+        return f"{self.url}/gemini"
+
+    def gemini(self, version: str = "v1beta", **options: object) -> httpx.Client:
+        headers = {"x-goog-api-key": self.api_key, **options.pop("headers", {})}  # type: ignore[dict-item]
+        return httpx.Client(base_url=f"{self.gemini_url}/{version}", headers=headers, timeout=30, **options)  # type: ignore[arg-type]
+
     def openai(self, **options: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         return httpx.Client(base_url=self.openai_base_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
@@ -177,6 +186,18 @@ def assert_openai_error(response: httpx.Response, status: int) -> dict:
     assert set(body) == {"error"}
     assert set(body["error"]) == {"message", "type", "param", "code"}
     assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
+    return body["error"]
+
+
+def assert_google_error(response: httpx.Response, status: int, word: str) -> dict:
+    """Google's envelope: {"error": {"code": <status>, "message", "status": WORD[, "details"]}}."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) - {"details"} == {"code", "message", "status"}
+    assert body["error"]["code"] == status
+    assert body["error"]["status"] == word
     assert body["error"]["message"]
     return body["error"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
 import openai
@@ -105,3 +106,70 @@ def test_the_sdk_is_told_to_poll_gently(sdk):
     response = sdk.videos.with_raw_response.retrieve(video.id)
     assert int(response.headers["openai-poll-after-ms"]) >= 1000
     assert response.headers["cache-control"] == "private, no-store"
+
+
+def data_url(width: int, height: int) -> str:
+    return "data:image/png;base64," + base64.b64encode(image_bytes(width, height)).decode()
+
+
+def test_a_veo_video_with_first_and_last_frame_is_made_archived_and_given_a_thumbnail(sdk, emulator):
+    video = sdk.videos.create(
+        prompt=f"a lighthouse at dawn {INSTANT}",
+        model="veo-3.1-generate-preview",
+        seconds="6",
+        size="720x1280",
+        input_reference=("start.png", io.BytesIO(image_bytes(720, 1280)), "image/png"),
+        extra_body={"last_frame": {"image_url": data_url(720, 1280)}, "negative_prompt": "blur"},
+    )
+    assert video.model == "veo-3.1-generate-preview"
+    settle(video.id)
+    done = sdk.videos.retrieve(video.id)
+    assert done.status == "completed"
+    stored = Video.objects.get(pk=video.id)
+    inputs = emulator.job(stored.provider_job_id.rsplit("/", 1)[1]).inputs
+    assert set(inputs) == {"image", "lastFrame", "negativePrompt"}
+    assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
+    thumbnail = sdk.videos.download_content(video.id, variant="thumbnail")
+    assert thumbnail.response.headers["content-type"] == "image/webp"
+    assert thumbnail.read()[8:12] == b"WEBP"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"seconds": "5"}, "seconds"),
+        ({"size": "1920x1080", "seconds": "4"}, "seconds"),  # 1080p only at 8 s
+        ({"size": "1024x1792"}, "size"),
+        ({"extra_body": {"seed": "7"}}, "seed"),  # the Gemini API takes no seed
+        ({"extra_body": {"audio": "false"}}, "audio"),  # Veo 3.1 always makes sound
+        ({"extra_body": {"reference_images": [{"image_url": data_url(64, 64)}]}, "seconds": "4"}, "seconds"),
+    ],
+)
+def test_what_veo_cannot_do_is_a_400_naming_the_param(sdk, fields, param):
+    values = {"prompt": "a fox", "model": "veo-3.1-generate-preview", "seconds": "8", "size": "1280x720", **fields}
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk.videos.create(**values)
+    assert raised.value.body["param"] == param
+    assert not Video.objects.exists()
+
+
+def test_sora_refuses_the_extensions_it_cannot_use(sdk):
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk.videos.create(prompt="a fox", model="sora-2", extra_body={"last_frame": {"image_url": data_url(720, 1280)}})
+    assert raised.value.body["param"] == "last_frame"
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk.videos.create(prompt="a fox", model="sora-2", extra_body={"negative_prompt": "blur"})
+    assert raised.value.body["param"] == "negative_prompt"
+
+
+def test_models_list_every_model_with_what_it_can_do(sdk):
+    models = {model.id: model for model in sdk.models.list()}
+    assert {"sora-2", "veo-3.1-generate-preview", "veo-3.1-lite-generate-preview"} <= set(models)
+    veo = models["veo-3.1-generate-preview"].capabilities
+    assert veo["seconds_by_size"]["1920x1080"] == ["8"]
+    assert veo["inputs"]["last_frame"] is True
+    assert veo["inputs"]["reference_images"] == 3
+    assert veo["audio"] == "always"
+    assert models["sora-2"].capabilities["inputs"]["last_frame"] is False
+    assert models["sora-2"].capabilities["remix"] is True
+    assert models["veo-3.1-lite-generate-preview"].capabilities["inputs"]["reference_images"] == 0

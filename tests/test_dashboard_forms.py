@@ -29,11 +29,13 @@ def offered_models(response) -> dict[str, list[str]]:
 
 
 def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_providers):
+    veo = ["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview"]
     assert offered_models(alice_client.get(reverse("videos:new"))) == {
         "Emulator (Azure Sora jobs protocol)": ["sora"],
+        "Emulator (Gemini API, Veo)": veo,
         "Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"],
     }
-    Provider.objects.filter(name="emulator-azure").update(enabled=False)
+    Provider.objects.filter(name__in=["emulator-azure", "emulator-gemini"]).update(enabled=False)
     response = alice_client.get(reverse("videos:new"))
     assert offered_models(response) == {"Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"]}
     assert '"sora"' not in response.content.decode().split('id="model-options"')[1]

@@ -32,7 +32,8 @@ def wait_for(videos: list[Video], cluster, *, states=SETTLED, timeout: float = 6
 
 
 def create(owner, provider, prompt: str = f"a lighthouse {INSTANT}", **fields) -> Video:
-    defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": 4 if provider.kind == "openai" else 5}
+    seconds = {"openai": 4, "azure_sora": 5, "gemini": 8}[provider.kind]
+    defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": seconds}
     return services.video_create(owner=owner, provider=provider, prompt=prompt, **{**defaults, **fields})
 
 
@@ -55,7 +56,10 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     image = create(alice, openai, input_image=services.InputImage(image_bytes(1280, 720), "image/png"))
     variants = create(alice, azure, n_variants=2)
     moderated = create(alice, openai, prompt=f"x {INSTANT} [emulator:fail=moderation]")
-    wait_for([text, image, variants, moderated], cluster)
+    veo = create(
+        alice, providers["emulator-gemini"], input_image=services.InputImage(image_bytes(1280, 720), "image/png")
+    )
+    wait_for([text, image, variants, moderated, veo], cluster)
     remix = create(alice, openai, prompt=f"the same at night {INSTANT}", remix_source=text)
     wait_for([remix], cluster)
 
@@ -66,6 +70,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     assert_stored(variants, s3, {"video", "thumbnail"})
     assert moderated.state == "failed"
     assert moderated.error_code == "moderation_blocked"
+    assert veo.state == "ready", (veo.error_code, veo.error_message)
+    assert_stored(veo, s3, {"video", "thumbnail"})  # the thumbnail made here, from the stored video
     assert s3.unfinished_uploads() == []
     assert s3.keys(f"videos/{alice.pk}/{image.pk}/input")  # the start frame is kept
 

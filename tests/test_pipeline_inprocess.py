@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_user
+from django.utils import timezone
 from emulator_fixtures import INSTANT, image_bytes
 
 from videos import archive, pipeline, services
@@ -254,3 +255,96 @@ def test_a_remix_of_a_video_the_provider_deleted_fails_with_a_clear_reason(provi
     assert remix.state == "failed"
     assert remix.error_code == "remix_source_expired"
     assert "no longer holds the original" in remix.error_message
+
+
+# --- Veo through the Gemini API -------------------------------------------------------------
+
+
+def new_veo(owner, providers, prompt: str = f"a lighthouse {INSTANT}", **fields) -> Video:
+    values = {"model": "veo-3.1-fast-generate-preview", "size": "1280x720", "seconds": 8, **fields}
+    return services.video_create(owner=owner, provider=providers["emulator-gemini"], prompt=prompt, **values)
+
+
+def test_a_veo_video_is_stored_with_a_thumbnail_made_from_its_own_frames(providers, media_root, emulator):
+    alice = make_user("alice")
+    video = drive(new_veo(alice, providers))
+    assert video.state == "ready"
+    assets = {a.kind: a for a in video.assets.all()}
+    assert set(assets) == {"video", "thumbnail"}
+    assert (media_root / assets["video"].storage_key).read_bytes()[4:8] == b"ftyp"
+    picture = (media_root / assets["thumbnail"].storage_key).read_bytes()
+    assert picture[8:12] == b"WEBP"
+    assert hashlib.sha256(picture).hexdigest() == assets["thumbnail"].sha256
+    # Google keeps the files two days after creation: the deadline was known at submission.
+    assert abs((video.provider_expires_at - video.submitted_at).total_seconds() - 2 * 86400) < 5
+    # Create, one poll or a few, one keyed download and the signed address it redirects to.
+    assert emulator.received("gemini", "create") == 1
+    assert emulator.received("gemini", "content") == 1
+    assert emulator.received("gemini", "media") == 1
+
+
+def test_a_veo_video_sends_its_last_frame_and_reference_images(providers, media_root, emulator):
+    alice = make_user("alice")
+    frame = services.InputImage(image_bytes(1280, 720), "image/png")
+    reference = services.InputImage(image_bytes(200, 300, "JPEG"), "image/jpeg")
+    video = drive(
+        services.video_create(
+            owner=alice,
+            provider=providers["emulator-gemini"],
+            model="veo-3.1-generate-preview",
+            prompt=f"a lighthouse {INSTANT}",
+            size="1280x720",
+            seconds=8,
+            input_image=frame,
+            more_images=(("last_frame", frame), ("reference", reference), ("reference", reference)),
+            options={"negative_prompt": "fog"},
+        )
+    )
+    assert video.state == "ready"
+    inputs = emulator.job(video.provider_job_id.rsplit("/", 1)[1]).inputs
+    assert inputs["lastFrame"]["mimeType"] == "image/png"
+    assert [image["mimeType"] for image in inputs["referenceImages"]] == ["image/jpeg", "image/jpeg"]
+    assert inputs["negativePrompt"] == "fog"
+    assert len(stored_files(media_root)) == 2 + 4  # video, thumbnail, start frame, last frame, two references
+
+
+def test_a_safety_filtered_veo_video_fails_saying_why_after_one_poll(providers, media_root, emulator):
+    alice = make_user("alice")
+    video = drive(new_veo(alice, providers, prompt=f"x {INSTANT} [emulator:fail=moderation]"))
+    assert video.state == "failed"
+    assert video.error_code == "moderation_blocked"
+    assert "safety filters" in video.error_message
+    assert emulator.jobs_created("gemini") == 1
+    assert emulator.received("gemini", "content") == 0
+
+
+def test_a_lost_veo_create_is_never_sent_again_and_fails_clearly(providers, media_root, emulator):
+    """Operations cannot be listed, so a create whose answer was lost cannot be found: the
+    video fails with submit_outcome_unknown rather than risk a second billed job."""
+    alice = make_user("alice")
+    emulator.add_fault("drop", protocol="gemini", operation="create")
+    video = new_veo(alice, providers)
+    pipeline.submit_pending(video.provider)
+    Video.objects.filter(pk=video.pk).update(next_step_at=None)
+    video = drive(video)
+    assert video.state == "failed"
+    assert video.error_code == "submit_outcome_unknown"
+    assert emulator.received("gemini", "create") == 1
+    assert emulator.received("gemini", "list") == 0
+
+
+def test_veo_jobs_are_polled_one_call_each_within_the_request_window(providers, media_root, emulator):
+    provider = providers["emulator-gemini"]
+    provider.requests_per_minute = 12  # a burst of at most 6 requests
+    provider.max_concurrent_jobs = 6
+    provider.save()
+    alice = make_user("alice")
+    videos = [new_veo(alice, providers, prompt=f"fox {n} [emulator:queue=0,generation=30]") for n in range(4)]
+    pipeline.submit_pending(provider)
+    Video.objects.filter(pk__in=[v.pk for v in videos]).update(next_step_at=timezone.now())
+    with provider.adapter() as adapter:
+        polled = pipeline.poll_due(provider, adapter)
+    # Four creates took four of the six requests the burst allows: two polls now, the rest wait.
+    assert polled == 2
+    assert emulator.received("gemini", "retrieve") == 2
+    assert Video.objects.filter(pk__in=[v.pk for v in videos], poll_count=0).count() == 2

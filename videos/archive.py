@@ -10,11 +10,13 @@ dies leaves its lease to run out and the sweeper hands the video to another work
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,6 +27,7 @@ from videos.outcomes import Outcome
 from videos.providers.base import VideoProvider
 from videos.providers.downloads import AssetStream
 from videos.providers.types import AssetRef, ProviderError
+from videos.thumbnails import video_thumbnail
 
 logger = logging.getLogger("videos.pipeline")
 
@@ -123,6 +126,11 @@ def archive_video(video_id: str) -> Outcome:
         services.video_lease_release(video.pk, token, retry_in=backoff.retry_wait(video.retries), failed=True)
         return Outcome.RETRY
     throttle.provider_record_success(video.provider)
+    try:
+        _make_missing_thumbnails(keeper)
+    except LeaseLost:
+        services.video_lease_release(video.pk, token)
+        return Outcome.LEASE_LOST
     if services.video_mark_ready(video.pk, token):
         logger.info("video %s ready", video_id)
         return Outcome.READY
@@ -166,6 +174,37 @@ def _store_all(adapter: VideoProvider, keeper: LeaseKeeper, *, done: set, revisi
             logger.info("video %s: a download was refused (%s); asking the provider again", keeper.video.pk, error)
             asked = True
             assets = _assets(adapter, keeper, ask=True)
+
+
+def _make_missing_thumbnails(keeper: LeaseKeeper) -> None:
+    """A thumbnail of each stored video the provider sent none for (Veo sends only the video).
+    Made from our own copy; a video that cannot be decoded just has no thumbnail."""
+    video = keeper.video
+    stored = set(video.assets.values_list("variant", "kind"))
+    for asset in video.assets.filter(kind="video"):
+        if (asset.variant, "thumbnail") in stored:
+            continue
+        try:
+            with default_storage.open(asset.storage_key, "rb") as handle:
+                picture = video_thumbnail(handle)
+        except (ValueError, OSError) as exc:
+            logger.warning("video %s: no thumbnail made for variant %d: %s", video.pk, asset.variant, exc)
+            continue
+        key = storage.asset_key(video.owner_id, video.pk, asset.variant, "thumbnail", "image/webp")
+        storage.save_bytes(key, picture, "image/webp")
+        recorded = services.video_asset_record(
+            video,
+            keeper.token,
+            variant=asset.variant,
+            kind="thumbnail",
+            key=key,
+            content_type="image/webp",
+            size=len(picture),
+            sha256=hashlib.sha256(picture).hexdigest(),
+        )
+        if not recorded:
+            storage.delete_key(key)
+            raise LeaseLost
 
 
 def _archive_failed(video: Video, token: str, error: ProviderError) -> Outcome:

@@ -22,9 +22,7 @@ from videos.validation import (
     clean_size,
     clean_upload,
     clean_variants,
-    default_size,
     resolve_model,
-    variant_limit,
 )
 
 T = TypeVar("T")
@@ -66,14 +64,18 @@ def model_options(choices: list[tuple[str, Provider]]) -> dict[str, dict]:
     """What each model accepts, for the page's script to narrow the choices (the server still judges)."""
     options = {}
     for name, provider in choices:
-        sizes = provider.allowed_sizes
+        caps = provider.capabilities(name)
         options[name] = {
             "provider": str(provider),
-            "sizes": sizes,
-            "seconds": provider.allowed_seconds,
-            "variants": {size: variant_limit(provider, size) for size in sizes},
-            "image": bool(provider.defaults["supports_image"]),
-            "default_size": default_size(provider),
+            "sizes": list(caps.sizes),
+            "seconds": list(caps.seconds),
+            "seconds_by_size": {size: list(caps.seconds_for(size)) for size in caps.sizes},
+            "variants": {size: caps.variants_for(size) for size in caps.sizes},
+            "image": caps.first_frame,
+            "last_frame": caps.last_frame,
+            "audio": caps.audio,
+            "negative_prompt": caps.negative_prompt,
+            "default_size": caps.default_size(),
         }
     return options
 
@@ -159,17 +161,18 @@ class VideoForm(RequestForm):
         if resolved is None:
             return data
         model, provider = resolved
-        size = self.checked(clean_size, data.get("size") or None, provider)
+        caps = provider.capabilities(model)
+        size = self.checked(clean_size, data.get("size") or None, caps)
         # A number reads better than a quoted string in the message when it is refused.
         raw_seconds = data.get("seconds") or None
         if raw_seconds and raw_seconds.isdigit():
             raw_seconds = int(raw_seconds)
-        seconds = self.checked(clean_seconds, raw_seconds, provider, strict_string=False)
-        n_variants = self.checked(clean_variants, data.get("n_variants") or None, provider, size) if size else None
+        seconds = self.checked(clean_seconds, raw_seconds, caps, size, strict_string=False) if size else None
+        n_variants = self.checked(clean_variants, data.get("n_variants") or None, caps, size) if size else None
         image = None
         upload = data.get("image")
         if upload and size:
-            if not provider.defaults["supports_image"]:
+            if not caps.first_frame:
                 self.add_error("image", f"{model} cannot start from an image; remove the image or pick another model.")
             else:
                 image = self.checked(clean_upload, upload, size=size, param="image")

@@ -33,3 +33,13 @@ class VideoCreateInput:
     n_variants: int
     input_image: InputImage | None = None
     remix_source: Video | None = None
+    last_frame: InputImage | None = None
+    reference_images: tuple[InputImage, ...] = ()
+    negative_prompt: str | None = None
+    seed: int | None = None
+    audio: bool | None = None
+
+    def options(self) -> dict[str, object]:
+        """The extensions asked for, as stored on the video (`Video.options`)."""
+        chosen = {"negative_prompt": self.negative_prompt, "seed": self.seed, "audio": self.audio}
+        return {name: value for name, value in chosen.items() if value is not None}

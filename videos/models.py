@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from videos import catalogue
 from videos.keys import decrypt_key, encrypt_key, mask_key
 from videos.providers import types as provider_types
 from videos.providers.base import VideoProvider
@@ -27,42 +28,13 @@ def new_video_id() -> str:
 class ProviderKind(models.TextChoices):
     OPENAI = "openai", "OpenAI Videos protocol"
     AZURE_SORA = "azure_sora", "Azure OpenAI Sora jobs protocol"
+    GEMINI = "gemini", "Gemini API (Veo)"
 
 
 class AuthStyle(models.TextChoices):
     BEARER = "bearer", "Authorization: Bearer"
     API_KEY = "api_key", "api-key header"
-
-
-# What each protocol accepts when a provider does not narrow it down.
-KIND_DEFAULTS: dict[str, dict] = {
-    ProviderKind.OPENAI: {
-        "sizes": ["720x1280", "1280x720", "1024x1792", "1792x1024"],
-        "seconds": [4, 8, 12],
-        "max_variants": 1,
-        "retention": timedelta(hours=1),  # after completion
-        "supports_remix": True,
-        "supports_image": True,
-    },
-    ProviderKind.AZURE_SORA: {
-        "sizes": [
-            "480x480",
-            "480x854",
-            "854x480",
-            "720x720",
-            "720x1280",
-            "1280x720",
-            "1080x1080",
-            "1080x1920",
-            "1920x1080",
-        ],
-        "seconds": [5, 10, 15, 20],
-        "max_variants": 4,  # further limited by resolution: 1080p 1, 720p 2, smaller 4
-        "retention": timedelta(hours=24),  # after creation
-        "supports_remix": False,
-        "supports_image": True,
-    },
-}
+    GOOG_API_KEY = "goog_api_key", "x-goog-api-key header"
 
 
 class Provider(models.Model):
@@ -72,9 +44,11 @@ class Provider(models.Model):
     display_name = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=20, choices=ProviderKind.choices)
     base_url = models.URLField(
-        max_length=500, help_text="e.g. https://api.openai.com/v1 or https://NAME.openai.azure.com/openai/v1"
+        max_length=500,
+        help_text="e.g. https://api.openai.com/v1, https://NAME.openai.azure.com/openai/v1 or "
+        "https://generativelanguage.googleapis.com/v1beta",
     )
-    auth_style = models.CharField(max_length=10, choices=AuthStyle.choices, default=AuthStyle.BEARER)
+    auth_style = models.CharField(max_length=12, choices=AuthStyle.choices, default=AuthStyle.BEARER)
     api_version = models.CharField(
         max_length=40, blank=True, help_text="Sent as ?api-version= when set (Azure: preview)."
     )
@@ -83,6 +57,12 @@ class Provider(models.Model):
     sizes = models.JSONField(default=list, blank=True, help_text="Allowed sizes; empty for the protocol's defaults.")
     seconds = models.JSONField(
         default=list, blank=True, help_text="Allowed durations; empty for the protocol's defaults."
+    )
+    model_capabilities = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per model, what differs from the built-in catalogue, e.g. {"veo-3.1-generate-preview": '
+        '{"seconds": [8]}}; a model the catalogue does not know starts from the protocol\'s defaults.',
     )
     max_variants = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
@@ -116,26 +96,21 @@ class Provider(models.Model):
     def api_key_hint(self) -> str:
         return mask_key(self.api_key)
 
-    # --- effective limits ---
-    @property
-    def defaults(self) -> dict:
-        return KIND_DEFAULTS[self.kind]
-
-    @property
-    def allowed_sizes(self) -> list[str]:
-        return list(self.sizes or self.defaults["sizes"])
-
-    @property
-    def allowed_seconds(self) -> list[int]:
-        return [int(s) for s in (self.seconds or self.defaults["seconds"])]
-
-    @property
-    def variant_limit(self) -> int:
-        return self.max_variants or self.defaults["max_variants"]
-
-    @property
-    def retention(self) -> timedelta:
-        return timedelta(seconds=self.retention_seconds) if self.retention_seconds else self.defaults["retention"]
+    # --- what its models can do ---
+    def capabilities(self, model: str) -> catalogue.Capabilities:
+        """The capability record of one of this provider's models (videos.catalogue)."""
+        overrides = self.model_capabilities if isinstance(self.model_capabilities, dict) else {}
+        return catalogue.capabilities(
+            self.kind,
+            model,
+            provider_wide={
+                "sizes": self.sizes,
+                "seconds": self.seconds,
+                "max_variants": self.max_variants,
+                "retention_seconds": self.retention_seconds,
+            },
+            per_model=overrides.get(model),
+        )
 
     def as_config(self) -> ProviderConfig:
         """What the HTTP adapters need; they never see this model."""
@@ -213,13 +188,22 @@ class Video(models.Model):
     n_variants = models.PositiveSmallIntegerField(default=1)
     input_image_key = models.CharField(max_length=300, blank=True, help_text="Storage key of the start frame.")
     input_image_type = models.CharField(max_length=50, blank=True)
+    input_images = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Further images besides the start frame: [{"role": "last_frame" or "reference", "key", "type"}].',
+    )
+    options = models.JSONField(
+        default=dict, blank=True, help_text="Extensions asked for: negative_prompt, seed, audio, input_fit."
+    )
     remix_source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes")
     remixed_from_video_id = models.CharField(max_length=64, blank=True)
 
     # Where it is.
     state = models.CharField(max_length=12, choices=VideoState.choices, default=VideoState.PENDING)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
-    provider_job_id = models.CharField(max_length=100, blank=True, db_index=True)
+    # Long enough for an operation name (Vertex AI: projects/.../operations/...).
+    provider_job_id = models.CharField(max_length=300, blank=True, db_index=True)
     provider_generation_ids = models.JSONField(default=list, blank=True)
     provider_status = models.CharField(max_length=40, blank=True, help_text="The provider's last status word, as sent.")
     error_code = models.CharField(max_length=60, blank=True)
@@ -288,6 +272,11 @@ class Video(models.Model):
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+    @property
+    def capabilities(self) -> catalogue.Capabilities:
+        """What this video's model can do at its provider (retention, inputs...)."""
+        return self.provider.capabilities(self.model)
 
     @property
     def archive_margin(self) -> timedelta | None:

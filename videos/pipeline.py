@@ -28,7 +28,7 @@ from videos import archive, backoff, services, throttle
 from videos.models import Heartbeat, Provider, Video, VideoState
 from videos.outcomes import Outcome
 from videos.providers.base import VideoProvider
-from videos.providers.types import JobStatus, ProviderError, SubmissionSpec
+from videos.providers.types import JobStatus, ProviderError, SpecImage, SubmissionSpec
 
 logger = logging.getLogger("videos.pipeline")
 
@@ -75,11 +75,17 @@ def lease_kept(video_id: str, token: str) -> Iterator[None]:
 # --- submitting ---------------------------------------------------------------------------
 
 
+def _read(key: str) -> bytes:
+    with default_storage.open(key, "rb") as handle:
+        return handle.read()
+
+
 def submission_spec(video: Video) -> SubmissionSpec:
-    image = None
-    if video.input_image_key:
-        with default_storage.open(video.input_image_key, "rb") as handle:
-            image = handle.read()
+    image = _read(video.input_image_key) if video.input_image_key else None
+    more: dict[str, list[SpecImage]] = {"last_frame": [], "reference": []}
+    for item in video.input_images or []:
+        more.setdefault(item["role"], []).append(SpecImage(_read(item["key"]), item["type"]))
+    options = video.options or {}
     return SubmissionSpec(
         model=video.model,
         prompt=video.prompt,
@@ -90,6 +96,11 @@ def submission_spec(video: Video) -> SubmissionSpec:
         input_filename="input." + video.input_image_key.rsplit(".", 1)[-1] if image else "input.png",
         input_content_type=video.input_image_type or "image/png",
         remix_of=video.remix_source.provider_job_id if video.remix_source_id and video.remix_source else None,
+        last_frame=more["last_frame"][0] if more["last_frame"] else None,
+        reference_images=tuple(more["reference"]),
+        negative_prompt=options.get("negative_prompt"),
+        seed=options.get("seed"),
+        audio=options.get("audio"),
     )
 
 
@@ -219,6 +230,9 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
             logger.warning("video %s: its create was sent by a worker that stopped; reconciling", video.pk)
             services.video_note_submit_unknown(video.pk, token)
             video.retries = 0
+        if not adapter.lists_many:  # nothing to look in: never sent again, never guessed
+            services.video_fail(video.pk, code="submit_outcome_unknown", message=SUBMIT_UNKNOWN_MESSAGE, token=token)
+            continue
         if throttle.throttle_acquire(provider) > 0:
             services.video_lease_release(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS)
             return
@@ -272,18 +286,25 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
     )
     if not due:
         return 0
-    if throttle.throttle_acquire(provider) > 0:
+    others: dict[str, Video] = {}
+    if not adapter.lists_many:
+        # One call per job: as many of the most urgent as the window has room for; the rest stay due.
+        due = due[: throttle.throttle_take_up_to(provider, len(due))]
+        if not due:
+            return 0
+    elif throttle.throttle_acquire(provider) > 0:
         return 0
+    else:
+        # The other jobs in flight come back in the same pages for nothing: what they say is used
+        # too, and their next poll moves out with it.
+        others = {
+            v.provider_job_id: v
+            for v in Video.objects.filter(provider=provider, state__in=services.AT_PROVIDER, deleted_at__isnull=True)
+            .exclude(provider_job_id="")
+            .exclude(pk__in=[v.pk for v in due])
+            .select_related("provider")[: batch * 5]
+        }
     since = min((v.submitted_at or v.created_at) for v in due)
-    # The other jobs in flight come back in the same pages for nothing: what they say is used
-    # too, and their next poll moves out with it.
-    others = {
-        v.provider_job_id: v
-        for v in Video.objects.filter(provider=provider, state__in=services.AT_PROVIDER, deleted_at__isnull=True)
-        .exclude(provider_job_id="")
-        .exclude(pk__in=[v.pk for v in due])
-        .select_related("provider")[: batch * 5]
-    }
     try:
         result = adapter.poll_many([v.provider_job_id for v in due], since=since, listed_too=others.keys())
     except ProviderError as error:  # the list call itself failed: every due video waits, spread out
@@ -291,7 +312,7 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
         for video in due:
             services.video_poll_later(video.pk, seconds=backoff.retry_wait(video.poll_count + 1, error.retry_after))
         return 0
-    throttle.throttle_debit(provider, max(0, result.calls - 1))
+    throttle.throttle_debit(provider, max(0, result.calls - (1 if adapter.lists_many else len(due))))
     for video in due:
         status = result.get(video.provider_job_id)
         if status is not None:

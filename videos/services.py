@@ -35,7 +35,7 @@ from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Query
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from videos import backoff, storage
+from videos import backoff, catalogue, storage
 from videos.asset_refs import assets_to_json
 from videos.inputs import InputImage, VideoCreateInput
 from videos.models import (
@@ -91,8 +91,12 @@ def video_create(
     n_variants: int = 1,
     input_image: InputImage | None = None,
     remix_source: Video | None = None,
+    more_images: tuple[tuple[str, InputImage], ...] = (),
+    options: dict | None = None,
 ) -> Video:
-    """Store a new video as pending and hand it to the cluster once the transaction commits."""
+    """Store a new video as pending and hand it to the cluster once the transaction commits.
+
+    `more_images` are (role, image) pairs besides the start frame: "last_frame", "reference"."""
     kind = VideoKind.REMIX if remix_source else VideoKind.IMAGE if input_image else VideoKind.TEXT
     video = Video(
         owner=owner,
@@ -105,6 +109,7 @@ def video_create(
         n_variants=n_variants,
         remix_source=remix_source,
         remixed_from_video_id=remix_source.id if remix_source else "",
+        options=options or {},
     )
     stored_key = ""
     try:
@@ -114,6 +119,10 @@ def video_create(
                 storage.save_bytes(stored_key, input_image.data, input_image.content_type)
                 video.input_image_key = stored_key
                 video.input_image_type = input_image.content_type
+            for index, (role, image) in enumerate(more_images):
+                stored_key = storage.input_image_key(owner.pk, video.id, image.content_type, name=f"{role}-{index}")
+                storage.save_bytes(stored_key, image.data, image.content_type)
+                video.input_images.append({"role": role, "key": stored_key, "type": image.content_type})
             video.save(force_insert=True)
             enqueue("videos.tasks.submit_pending", provider.pk)
     except BaseException:
@@ -144,6 +153,11 @@ def video_request_submit(*, user, data: VideoCreateInput) -> Video:
             n_variants=data.n_variants,
             input_image=data.input_image,
             remix_source=data.remix_source,
+            more_images=(
+                *((("last_frame", data.last_frame),) if data.last_frame else ()),
+                *(("reference", image) for image in data.reference_images),
+            ),
+            options=data.options(),
         )
 
 
@@ -279,9 +293,10 @@ def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
         logger.error("video %s: job %s already belongs to another video; not recorded", video_id, status.job_id)
         return False
     expires_at = status.expires_at
-    if expires_at is None and provider.kind == ProviderKind.AZURE_SORA:
-        # Azure deletes results a fixed time after creation: the archive deadline is known now.
-        expires_at = (status.created_at or now) + provider.retention
+    record = provider.capabilities(model_of(video_id))
+    if expires_at is None and record.retention_from == "creation":
+        # Results are deleted a fixed time after creation (Azure, Veo): the archive deadline is known now.
+        expires_at = (status.created_at or now) + record.retention
     try:
         changed = (
             Video.objects.filter(pk=video_id, state=VideoState.PENDING, provider_job_id="")
@@ -421,11 +436,15 @@ def _at_least(progress: int) -> Greatest:
     return Greatest(F("progress"), Value(progress), output_field=PositiveSmallIntegerField())
 
 
+def model_of(video_id: str) -> str:
+    return Video.objects.filter(pk=video_id).values_list("model", flat=True).first() or ""
+
+
 def _default_expiry(video: Video, status: JobStatus) -> datetime:
-    retention = video.provider.retention
-    if video.provider.kind == ProviderKind.AZURE_SORA:
-        return (status.created_at or video.submitted_at or timezone.now()) + retention
-    return (status.completed_at or timezone.now()) + retention
+    record = video.provider.capabilities(video.model)
+    if record.retention_from == "creation":
+        return (status.created_at or video.submitted_at or timezone.now()) + record.retention
+    return (status.completed_at or timezone.now()) + record.retention
 
 
 def video_poll_later(video_id: str, *, seconds: float) -> None:
@@ -648,11 +667,21 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-gemini": EmulatorProvider(
+        display_name="Emulator (Gemini API, Veo)",
+        kind=ProviderKind.GEMINI,
+        path="/gemini/v1beta",
+        auth_style=AuthStyle.GOOG_API_KEY,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("gemini")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
 }
 
 
 def providers_sync_emulator(*, base_url: str | None = None) -> list[Provider]:
-    """Create or update the two providers that point at the built-in emulator.
+    """Create or update the providers that point at the built-in emulator, one per protocol.
 
     With the emulator switched off they are disabled rather than deleted, since videos may
     still refer to them.

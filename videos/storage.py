@@ -49,8 +49,8 @@ def asset_key(owner_id: int, video_id: str, variant: int, kind: str, content_typ
     return f"{video_prefix(owner_id, video_id)}{variant}/{name}.{extension}"
 
 
-def input_image_key(owner_id: int, video_id: str, content_type: str) -> str:
-    return f"{video_prefix(owner_id, video_id)}input.{EXTENSIONS.get(content_type, 'bin')}"
+def input_image_key(owner_id: int, video_id: str, content_type: str, *, name: str = "input") -> str:
+    return f"{video_prefix(owner_id, video_id)}{name}.{EXTENSIONS.get(content_type, 'bin')}"
 
 
 def stored_content_type(kind: str, key: str, declared: str) -> str:

@@ -93,6 +93,30 @@ def throttle_acquire(
         return 0.0
 
 
+def throttle_take_up_to(provider: Provider, wanted: int, *, now: datetime | None = None) -> int:
+    """Take as many of `wanted` requests as the window and the burst cap allow now (0 while the
+    provider holds callers back): for protocols polled one call per job."""
+    if wanted <= 0:
+        return 0
+    provider_state(provider)
+    moment = now or timezone.now()
+    clock = moment.timestamp()
+    with transaction.atomic():
+        state = ProviderState.objects.select_for_update().get(pk=provider.pk)
+        if state.blocked_until and state.blocked_until > moment:
+            return 0
+        window = _live_window(state.window, clock)
+        recent = sum(count for second, count in window.items() if second >= int(clock) - BURST_SECONDS)
+        taken = min(wanted, provider.requests_per_minute - sum(window.values()), burst_limit(provider) - recent)
+        if taken <= 0:
+            return 0
+        window[int(clock)] = window.get(int(clock), 0) + taken
+        state.window = {str(second): count for second, count in window.items()}
+        state.requests_sent += taken
+        state.save(update_fields=["window", "requests_sent"])
+        return taken
+
+
 def throttle_debit(provider: Provider, cost: int) -> None:
     """Count requests made beyond what was taken (the pages of a long list): the window may
     then hold more than the limit, and what follows waits until it is back under."""

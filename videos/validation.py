@@ -13,8 +13,9 @@ import warnings
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
+from videos.catalogue import Capabilities
 from videos.inputs import InputImage
-from videos.models import Provider, ProviderKind, Video, VideoState
+from videos.models import Provider, Video, VideoState
 from videos.selectors import model_choices
 
 MAX_PROMPT_CHARS = 32000
@@ -66,63 +67,112 @@ def resolve_model(model: object) -> tuple[str, Provider]:
     return model, choices[model]
 
 
-def default_size(provider: Provider) -> str:
-    sizes = provider.allowed_sizes
-    return "720x1280" if "720x1280" in sizes else sizes[0]
-
-
-def clean_size(size: object, provider: Provider) -> str:
+def clean_size(size: object, caps: Capabilities) -> str:
     if size is None:
-        return default_size(provider)
-    if not isinstance(size, str) or size not in provider.allowed_sizes:
+        return caps.default_size()
+    if not isinstance(size, str) or size not in caps.sizes:
         raise InvalidRequest(
-            f"Size {size!r} is not available for this model. Choose one of: {', '.join(provider.allowed_sizes)}.",
+            f"Size {size!r} is not available for this model. Choose one of: {', '.join(caps.sizes)}.",
             param="size",
         )
     return size
 
 
-def clean_seconds(seconds: object, provider: Provider, *, strict_string: bool) -> int:
-    allowed = provider.allowed_seconds
+def clean_seconds(seconds: object, caps: Capabilities, size: str, *, strict_string: bool) -> int:
+    allowed = caps.seconds_for(size)
     if seconds is None:
-        return 4 if 4 in allowed else allowed[0]
+        return caps.default_seconds(size)
     if strict_string and not isinstance(seconds, str):
         raise InvalidRequest('seconds must be a string, e.g. "4".', param="seconds", code="invalid_type")
     text = str(seconds).strip()
-    if not text.isdigit() or int(text) not in allowed:
+    if not text.isdigit() or int(text) not in caps.seconds:
         raise InvalidRequest(
-            f"{seconds!r} seconds is not available for this model. Choose one of: {', '.join(map(str, allowed))}.",
+            f"{seconds!r} seconds is not available for this model. Choose one of: {', '.join(map(str, caps.seconds))}.",
             param="seconds",
+        )
+    if int(text) not in allowed:
+        raise InvalidRequest(
+            f"At {size} this model makes {', '.join(map(str, allowed))}-second videos only.", param="seconds"
         )
     return int(text)
 
 
-def variant_limit(provider: Provider, size: str) -> int:
-    limit = provider.variant_limit
-    if provider.kind == ProviderKind.AZURE_SORA:
-        # Azure: 1080p allows one variant, 720p two, smaller sizes four.
-        longest = max(int(part) for part in size.split("x"))
-        limit = min(
-            limit, 1 if longest >= 1920 or size == "1080x1080" else 2 if longest >= 1280 or size == "720x720" else 4
-        )
-    return limit
-
-
-def clean_variants(n_variants: object, provider: Provider, size: str) -> int:
+def clean_variants(n_variants: object, caps: Capabilities, size: str) -> int:
     if n_variants is None:
         return 1
-    limit = variant_limit(provider, size)
+    limit = caps.variants_for(size)
     try:
         number = (
             int(str(n_variants)) if isinstance(n_variants, (str, int)) and not isinstance(n_variants, bool) else None
         )
-        if number is None:
-            raise TypeError(n_variants)
-    except (TypeError, ValueError):
-        raise InvalidRequest("n_variants must be a whole number.", param="n_variants", code="invalid_type") from None
-    if isinstance(n_variants, bool) or not 1 <= number <= limit:
+    except ValueError:
+        number = None
+    if number is None:
+        raise InvalidRequest("n_variants must be a whole number.", param="n_variants", code="invalid_type")
+    if not 1 <= number <= limit:
         raise InvalidRequest(f"n_variants must be between 1 and {limit} for this model and size.", param="n_variants")
     return number
+
+
+def clean_negative_prompt(value: object, caps: Capabilities) -> str | None:
+    if value is None or value == "":
+        return None
+    if not caps.negative_prompt:
+        raise InvalidRequest("This model takes no negative_prompt.", param="negative_prompt", code="unsupported_value")
+    return clean_prompt(value, param="negative_prompt")
+
+
+def clean_seed(value: object, caps: Capabilities) -> int | None:
+    if value is None or value == "":
+        return None
+    if not caps.seed:
+        raise InvalidRequest("This model takes no seed.", param="seed", code="unsupported_value")
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) > 2**32 - 1:
+        raise InvalidRequest("seed must be a whole number from 0 to 4294967295.", param="seed", code="invalid_type")
+    return int(text)
+
+
+def clean_audio(value: object, caps: Capabilities) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        value = value.strip().lower() in ("true", "1")
+    if not isinstance(value, bool):
+        raise InvalidRequest("audio must be true or false.", param="audio", code="invalid_type")
+    if value and caps.audio == "none":
+        raise InvalidRequest("This model makes silent videos only.", param="audio", code="unsupported_value")
+    if not value and caps.audio == "always":
+        raise InvalidRequest("This model always makes videos with sound.", param="audio", code="unsupported_value")
+    return value
+
+
+def check_inputs(
+    caps: Capabilities, *, seconds: int, first_frame: bool, last_frame: bool, reference_images: int
+) -> None:
+    """The images sent are ones this model takes, in a number and at a duration it allows."""
+    if first_frame and not caps.first_frame:
+        raise InvalidRequest(
+            "This model cannot start from an image.", param="input_reference", code="unsupported_value"
+        )
+    if last_frame and not caps.last_frame:
+        raise InvalidRequest("This model takes no last_frame.", param="last_frame", code="unsupported_value")
+    if reference_images:
+        if not caps.reference_images:
+            raise InvalidRequest(
+                "This model takes no reference_images.", param="reference_images", code="unsupported_value"
+            )
+        if reference_images > caps.reference_images:
+            raise InvalidRequest(
+                f"This model takes at most {caps.reference_images} reference images.",
+                param="reference_images",
+            )
+        if caps.reference_seconds and seconds not in caps.reference_seconds:
+            raise InvalidRequest(
+                "With reference images this model makes "
+                f"{', '.join(map(str, caps.reference_seconds))}-second videos only.",
+                param="seconds",
+            )
 
 
 def too_large(byte_count: int, *, param: str) -> InvalidRequest:
@@ -135,15 +185,16 @@ def too_large(byte_count: int, *, param: str) -> InvalidRequest:
     )
 
 
-def clean_upload(upload, *, size: str, param: str = "input_reference") -> InputImage:
+def clean_upload(upload, *, size: str | None, param: str = "input_reference") -> InputImage:
     """An uploaded file: its size is checked before it is read into memory, then its content."""
     if upload.size > settings.MAX_INPUT_IMAGE_BYTES:
         raise too_large(upload.size, param=param)
     return clean_image(upload.read(), size=size, param=param)
 
 
-def clean_image(data: bytes, *, size: str, param: str = "input_reference") -> InputImage:
-    """A real JPEG, PNG or WebP by its content, within byte and pixel limits, exactly `size`."""
+def clean_image(data: bytes, *, size: str | None, param: str = "input_reference") -> InputImage:
+    """A real JPEG, PNG or WebP by its content, within byte and pixel limits, exactly `size`
+    (any dimensions when `size` is None: reference images)."""
     if len(data) > settings.MAX_INPUT_IMAGE_BYTES:
         raise too_large(len(data), param=param)
     try:
@@ -164,7 +215,7 @@ def clean_image(data: bytes, *, size: str, param: str = "input_reference") -> In
                         param=param,
                         code="image_too_large",
                     )
-                if f"{width}x{height}" != size:
+                if size is not None and f"{width}x{height}" != size:
                     raise InvalidRequest(
                         f"The image is {width}x{height} but the video is {size}: upload an image of exactly that size.",
                         param=param,
@@ -193,7 +244,7 @@ def remix_source_for(user, video_id: str) -> Video:
         raise InvalidRequest(
             "Only a finished (completed) video can be remixed.", param=None, code="video_not_ready", status=409
         )
-    if not video.provider.enabled or not video.provider.defaults["supports_remix"]:
+    if not video.provider.enabled or not video.provider.capabilities(video.model).remix:
         raise InvalidRequest(
             "This video's provider cannot remix videos.", param=None, code="remix_unsupported", status=400
         )

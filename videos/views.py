@@ -130,7 +130,9 @@ def timeline(video: Video) -> list[dict]:
 
 
 def render_detail(request: HttpRequest, video: Video, remix_form: RemixForm | None = None, status: int = 200):
-    can_remix = video.state == VideoState.READY and video.provider.enabled and video.provider.defaults["supports_remix"]
+    can_remix = (
+        video.state == VideoState.READY and video.provider.enabled and video.provider.capabilities(video.model).remix
+    )
     margin = video.archive_margin
     if can_remix and remix_form is None:
         remix_form = RemixForm(source=video)

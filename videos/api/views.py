@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import cast
+from typing import Any, cast
 
 from django.core import signing
 from django.http import HttpResponse
@@ -37,7 +37,20 @@ from videos.limits import LimitExceeded
 from videos.models import Video, VideoState
 from videos.selectors import VideoNotFound, model_choices, own_video, video_page
 
-CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "n_variants"}
+CREATE_FIELDS = {
+    "prompt",
+    "model",
+    "seconds",
+    "size",
+    "input_reference",
+    "n_variants",
+    # Extensions beyond the OpenAI shape, for the models whose capabilities include them.
+    "last_frame",
+    "reference_images",
+    "negative_prompt",
+    "seed",
+    "audio",
+}
 REMIX_FIELDS = {"prompt"}
 ASSET_KINDS = ("video", "thumbnail", "spritesheet")
 
@@ -104,6 +117,34 @@ def not_available(video: Video) -> HttpResponse | None:
     return None
 
 
+def unbracket(data: Any) -> Any:
+    """A form as the openai SDK flattens objects in `extra_body`: `last_frame[image_url]=...`
+    becomes `last_frame={"image_url": ...}` and each `reference_images[][image_url]=...` one
+    item of the list `reference_images`. Plain fields and files pass unchanged."""
+    if not hasattr(data, "getlist") or not any("[" in key for key in data):
+        return data
+    folded = data.copy()
+    for key in list(folded):
+        name, bracket, rest = key.partition("[")
+        if not bracket or not rest.endswith("]"):
+            continue
+        values = folded.pop(key)
+        inner = rest[:-1]
+        if inner.startswith("]["):  # name[][field]: one object per value
+            field = inner[2:]
+            folded.setlist(name, [*folded.getlist(name), *({field: value} for value in values)])
+        elif inner:
+            if len(values) > 1:
+                raise ApiError(f"'{key}' was sent more than once.", param=name, code="invalid_value")
+            existing = folded.get(name)
+            target = existing if isinstance(existing, dict) else {}
+            target[inner] = values[0]
+            folded[name] = target
+        else:  # name[]: a list of plain values
+            folded.setlist(name, [*folded.getlist(name), *values])
+    return folded
+
+
 def reject_unknown_fields(data, allowed: set[str]) -> None:
     if not hasattr(data, "keys"):
         raise ApiError("The request body must be a JSON object or a form.", code="invalid_body")
@@ -122,35 +163,49 @@ def _single(data, name: str) -> object:
     return data.get(name)
 
 
-def _image_from(value: object, size: str) -> validation.InputImage | None:
+def _image_from(value: object, size: str | None, param: str = "input_reference") -> validation.InputImage | None:
+    """An image part or `{"image_url": "data:..."}`; `size` None takes any dimensions."""
     if value is None:
         return None
     if hasattr(value, "read"):  # a file part
-        return validation.clean_upload(value, size=size)
+        return validation.clean_upload(value, size=size, param=param)
     if isinstance(value, dict):
         if set(value) - {"image_url", "file_id"} or len(value) != 1:
-            raise ApiError("input_reference takes exactly one of image_url or file_id.", param="input_reference")
+            raise ApiError(f"{param} takes exactly one of image_url or file_id.", param=param)
         if "file_id" in value:
             raise ApiError(
                 "Uploaded file ids are not supported; send the image itself or a data URL.",
-                param="input_reference",
+                param=param,
                 code="unsupported_value",
             )
         url = value["image_url"]
         if not isinstance(url, str) or not url.startswith("data:") or ";base64," not in url:
             raise ApiError(
-                "image_url must be a base64 data URL (data:image/png;base64,...).",
-                param="input_reference",
-                code="invalid_value",
+                "image_url must be a base64 data URL (data:image/png;base64,...).", param=param, code="invalid_value"
             )
         try:
             data = base64.b64decode(url.split(";base64,", 1)[1], validate=True)
         except (binascii.Error, ValueError):
-            raise ApiError("image_url is not valid base64.", param="input_reference") from None
-        return validation.clean_image(data, size=size)
-    raise ApiError(
-        'input_reference must be an image file or {"image_url": ...}.', param="input_reference", code="invalid_type"
-    )
+            raise ApiError("image_url is not valid base64.", param=param) from None
+        return validation.clean_image(data, size=size, param=param)
+    raise ApiError(f'{param} must be an image file or {{"image_url": ...}}.', param=param, code="invalid_type")
+
+
+def _many(data: Any, name: str) -> object:
+    """Every value of a repeatable field: the form's list, or what the JSON body holds."""
+    return data.getlist(name) or None if hasattr(data, "getlist") else data.get(name)
+
+
+def _images_from(data: Any, size: str | None, param: str = "reference_images") -> tuple[validation.InputImage, ...]:
+    """Several images: repeated file parts, or a JSON list of `{"image_url": ...}`."""
+    values = _many(data, param)
+    if values is None:
+        return ()
+    if not isinstance(values, list):
+        raise ApiError(f'{param} must be a list of {{"image_url": ...}} objects.', param=param, code="invalid_type")
+    if len(values) > 8:
+        raise ApiError(f"{param} holds {len(values)} images; no model takes more than 8.", param=param)
+    return tuple(image for value in values if (image := _image_from(value, size, param)) is not None)
 
 
 def as_api_error(error: validation.InvalidRequest | LimitExceeded) -> ApiError:
@@ -179,16 +234,31 @@ class VideoCollection(ApiView):
         return idempotent(request, lambda: self._create(request))
 
     def _create(self, request: Request) -> Response:
-        data = request.data
+        data = unbracket(request.data)
         reject_unknown_fields(data, CREATE_FIELDS)
         multipart = hasattr(data, "getlist")
         try:
             prompt = validation.clean_prompt(_single(data, "prompt"))
             model, provider = validation.resolve_model(_single(data, "model"))
-            size = validation.clean_size(_single(data, "size"), provider)
-            seconds = validation.clean_seconds(_single(data, "seconds"), provider, strict_string=not multipart)
-            n_variants = validation.clean_variants(_single(data, "n_variants"), provider, size)
-            image = _image_from(_single(data, "input_reference"), size)
+            caps = provider.capabilities(model)
+            size = validation.clean_size(_single(data, "size"), caps)
+            seconds = validation.clean_seconds(_single(data, "seconds"), caps, size, strict_string=not multipart)
+            n_variants = validation.clean_variants(_single(data, "n_variants"), caps, size)
+            negative_prompt = validation.clean_negative_prompt(_single(data, "negative_prompt"), caps)
+            seed = validation.clean_seed(_single(data, "seed"), caps)
+            audio = validation.clean_audio(_single(data, "audio"), caps)
+            first, last = _single(data, "input_reference"), _single(data, "last_frame")
+            references = _many(data, "reference_images")
+            validation.check_inputs(
+                caps,
+                seconds=seconds,
+                first_frame=first is not None,
+                last_frame=last is not None,
+                reference_images=len(references) if isinstance(references, list) else int(references is not None),
+            )
+            image = _image_from(first, size)
+            last_frame = _image_from(last, size, "last_frame")
+            reference_images = _images_from(data, None)
         except validation.InvalidRequest as exc:
             raise as_api_error(exc) from None
         return submit(
@@ -201,6 +271,11 @@ class VideoCollection(ApiView):
                 seconds=seconds,
                 n_variants=n_variants,
                 input_image=image,
+                last_frame=last_frame,
+                reference_images=reference_images,
+                negative_prompt=negative_prompt,
+                seed=seed,
+                audio=audio,
             ),
         )
 
@@ -371,7 +446,14 @@ class ModelList(ApiView):
     @extend_schema(**schema.MODELS)
     def get(self, request: Request) -> Response:
         data = [
-            {"id": name, "object": "model", "created": int(provider.created_at.timestamp()), "owned_by": provider.name}
+            {
+                "id": name,
+                "object": "model",
+                "created": int(provider.created_at.timestamp()),
+                "owned_by": provider.name,
+                # An extension of the OpenAI shape: what the model can be asked for.
+                "capabilities": provider.capabilities(name).as_json(),
+            }
             for name, provider in model_choices()
         ]
         return Response({"object": "list", "data": data})

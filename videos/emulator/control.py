@@ -24,11 +24,12 @@ from django.views.decorators.csrf import csrf_exempt
 
 from videos.emulator import accounting
 from videos.emulator.endpoint import key_is_valid
+from videos.emulator.models import PROTOCOLS as EMULATED_PROTOCOLS
 from videos.emulator.models import Counter, Fault, Job, RateWindow
 
 KINDS = {kind for kind, _ in Fault.KINDS}
-PROTOCOLS = {"openai", "azure", "*"}
-OPERATIONS = {"create", "list", "retrieve", "delete", "remix", "content", "generation", "*"}
+PROTOCOLS = {*EMULATED_PROTOCOLS, "*"}
+OPERATIONS = {"create", "list", "retrieve", "delete", "remix", "content", "generation", "media", "*"}
 NUMBERS = {"probability", "retry_after", "delay"}
 INTEGERS = {"remaining", "status_code", "chunk_bytes", "truncate_at"}
 TEXTS = {"protocol", "operation", "kind", "redirect_url", "status_word"}
@@ -48,7 +49,7 @@ def fault_json(fault: Fault) -> dict:
 
 def counters_json() -> dict:
     table = accounting.counters()
-    created = {protocol: table.get(protocol, {}).pop(accounting.JOBS_CREATED, 0) for protocol in ("openai", "azure")}
+    created = {protocol: table.get(protocol, {}).pop(accounting.JOBS_CREATED, 0) for protocol in EMULATED_PROTOCOLS}
     return {"counters": table, "jobs_created": created}
 
 
@@ -76,7 +77,7 @@ def clean_fault(data: object) -> dict[str, object]:
     if values.get("kind") not in KINDS:
         raise ControlError(400, f"'kind' must be one of: {', '.join(sorted(KINDS))}.")
     if values.setdefault("protocol", "*") not in PROTOCOLS:
-        raise ControlError(400, "'protocol' must be openai, azure or *.")
+        raise ControlError(400, f"'protocol' must be one of {', '.join(sorted(EMULATED_PROTOCOLS))} or *.")
     if values.setdefault("operation", "*") not in OPERATIONS:
         raise ControlError(400, f"'operation' must be one of: {', '.join(sorted(OPERATIONS))}.")
     probability = values.get("probability", 1.0)

@@ -29,6 +29,12 @@ _AZURE_DENIED = (
 )
 
 
+_GOOGLE_NO_KEY = (
+    "Method doesn't allow unregistered callers (callers without established identity). "
+    "Please use API Key or other form of API consumer identity to call this API."
+)
+
+
 def azure_api_versions() -> tuple[str, ...]:
     return tuple(getattr(settings, "EMULATOR_AZURE_API_VERSIONS", ("preview",)))
 
@@ -37,7 +43,8 @@ def presented_key(request: HttpRequest) -> str:
     authorization = request.headers.get("Authorization", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:].strip()
-    return request.headers.get("api-key", "").strip()
+    google = request.headers.get("x-goog-api-key", "").strip() or request.GET.get("key", "").strip()
+    return request.headers.get("api-key", "").strip() or google
 
 
 def key_is_valid(request: HttpRequest) -> bool:
@@ -56,6 +63,20 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
     if protocol == "azure":
         raise ApiError(401, _AZURE_DENIED)
     given = presented_key(request)
+    if protocol == "gemini":
+        if not given:
+            raise ApiError(403, _GOOGLE_NO_KEY)
+        raise ApiError(
+            400,
+            "API key not valid. Please pass a valid API key.",
+            details=(
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                },
+            ),
+        )
     if not given:
         raise ApiError(401, _OPENAI_NO_KEY)
     raise ApiError(
@@ -69,6 +90,8 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
 def not_found(request: HttpRequest, protocol: str) -> ApiError:
     if protocol == "azure":
         return ApiError(404, "Resource not found")
+    if protocol == "gemini":
+        return ApiError(404, "Requested entity was not found.")
     # The path as the client would see it on api.openai.com, without the emulator's prefix.
     return ApiError(404, f"Invalid URL ({request.method} {request.path.split('/openai', 1)[-1]})")
 
@@ -84,6 +107,8 @@ def check_api_version(request: HttpRequest) -> None:
 def _stamp(response: HttpResponseBase, protocol: str, started: float) -> HttpResponseBase:
     if protocol == "azure":
         response["apim-request-id"] = str(uuid.uuid4())
+    elif protocol == "gemini":
+        response["server-timing"] = f"gfet4t7; dur={round((time.monotonic() - started) * 1000)}"
     else:
         response["openai-processing-ms"] = str(round((time.monotonic() - started) * 1000))
         response["openai-version"] = "2020-10-01"

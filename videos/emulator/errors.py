@@ -1,12 +1,14 @@
 """Errors in each protocol's own envelope.
 
-OpenAI: `{"error": {"message", "type", "param", "code"}}`; Azure: `{"error": {"code", "message"}}`.
+OpenAI: `{"error": {"message", "type", "param", "code"}}`; Azure: `{"error": {"code", "message"}}`;
+Google (Gemini API): `{"error": {"code": <HTTP status>, "message", "status": "INVALID_ARGUMENT", "details"}}`.
 Views raise `ApiError`; the endpoint wrapper renders it for the protocol being served.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from django.http import JsonResponse
 
@@ -22,6 +24,8 @@ class ApiError(Exception):
         type: str = "invalid_request_error",
         azure_code: str | None = None,
         headers: dict[str, str] | None = None,
+        google_status: str | None = None,
+        details: tuple[dict[str, Any], ...] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -32,11 +36,45 @@ class ApiError(Exception):
         # Azure names errors differently; by default its code is the HTTP status.
         self.azure_code = azure_code or str(status)
         self.headers = headers or {}
+        self.google_status = google_status
+        self.details = details
+
+
+GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def google_error(error: ApiError) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "code": error.status,
+        "message": error.message,
+        "status": error.google_status or GOOGLE_STATUS.get(error.status, "UNKNOWN"),
+    }
+    details = list(error.details)
+    if error.status == 429 and "retry-after" in error.headers:
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{error.headers['retry-after']}s"}
+        )
+    if details:
+        body["details"] = details
+    return {"error": body}
 
 
 def render(protocol: str, error: ApiError) -> JsonResponse:
-    body: dict[str, dict[str, str | None]]
-    if protocol == "azure":
+    body: dict[str, Any]
+    if protocol == "gemini":
+        body = google_error(error)
+    elif protocol == "azure":
         body = {"error": {"code": error.azure_code, "message": error.message}}
     else:
         body = {"error": {"message": error.message, "type": error.type, "param": error.param, "code": error.code}}

@@ -30,3 +30,9 @@ def generation_id() -> str:
 
 def request_id() -> str:
     return f"req_{secrets.token_hex(16)}"
+
+
+def operation_id() -> str:
+    """A Veo operation's last path segment: 12 lower-case letters and digits."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(12))

@@ -41,7 +41,7 @@ def _progress(job: Job, at: datetime) -> int:
 
 
 def expires_at(job: Job) -> datetime | None:
-    """OpenAI keeps results for a while after completion, Azure after creation."""
+    """OpenAI keeps results for a while after completion, Azure and the Gemini API after creation."""
     if job.outcome != "succeed" and job.protocol == "openai":
         return None
     if job.force_expired:

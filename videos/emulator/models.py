@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 
-PROTOCOL_CHOICES = [("openai", "OpenAI Videos"), ("azure", "Azure Sora jobs")]
+PROTOCOL_CHOICES = [("openai", "OpenAI Videos"), ("azure", "Azure Sora jobs"), ("gemini", "Gemini API (Veo)")]
+PROTOCOLS = tuple(name for name, _ in PROTOCOL_CHOICES)
 OUTCOME_CHOICES = [
     ("succeed", "succeeds"),
     ("moderation", "fails on moderation"),
@@ -17,7 +18,8 @@ OUTCOME_CHOICES = [
 
 
 class Job(models.Model):
-    """One generation job: an OpenAI video (`video_...`) or an Azure job (`task_...`)."""
+    """One generation job: an OpenAI video (`video_...`), an Azure job (`task_...`) or a Veo
+    operation (its last name segment, 12 letters and digits)."""
 
     public_id = models.CharField(max_length=64, unique=True)
     protocol = models.CharField(max_length=8, choices=PROTOCOL_CHOICES)
@@ -81,7 +83,7 @@ class Fault(models.Model):
         ("endless_body", "do the work, then answer a JSON body that never ends"),
     ]
 
-    protocol = models.CharField(max_length=8, default="*", help_text="openai, azure or * for both")
+    protocol = models.CharField(max_length=8, default="*", help_text="openai, azure, gemini or * for all")
     operation = models.CharField(max_length=16, default="*", help_text="create, retrieve, list, ... or *")
     kind = models.CharField(max_length=16, choices=KINDS)
     remaining = models.PositiveIntegerField(null=True, blank=True, default=1, help_text="Empty means unlimited")

@@ -2,6 +2,7 @@
 
 /emulator/openai/v1/videos...                          OpenAI Videos protocol (base URL .../openai/v1)
 /emulator/azure/openai/v1/video/generations/...        Azure Sora jobs (endpoint .../azure)
+/emulator/gemini/v1beta/models/...                      Gemini API, Veo (base URL .../gemini; /v1 too)
 /emulator/_control/...                                  fault switches and counters (control.py)
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from videos.emulator import azure_views, control, openai_views
+from videos.emulator import azure_views, control, gemini_views, openai_views
 from videos.emulator.endpoint import catch_all
 
 app_name = "emulator"
@@ -28,6 +29,23 @@ urlpatterns = [
     path(f"{_AZURE}/<str:generation_id>/content/video", azure_views.generation_video, name="azure-video"),
     path(f"{_AZURE}/<str:generation_id>/content/thumbnail", azure_views.generation_thumbnail, name="azure-thumbnail"),
     re_path(r"^azure/", catch_all("azure")),
+    re_path(
+        r"^gemini/(?P<version>v1beta|v1)/models/(?P<model>[A-Za-z0-9._-]+):predictLongRunning$",
+        gemini_views.predict,
+        name="gemini-predict",
+    ),
+    re_path(
+        r"^gemini/(?P<version>v1beta|v1)/models/(?P<model>[A-Za-z0-9._-]+)/operations/(?P<operation_id>[a-z0-9]+)$",
+        gemini_views.operation_view,
+        name="gemini-operation",
+    ),
+    re_path(
+        r"^gemini/(?P<version>v1beta|v1)/files/(?P<file_id>[a-z0-9]+):download$",
+        gemini_views.download_view,
+        name="gemini-download",
+    ),
+    path("gemini/_media/<str:file_id>", gemini_views.media_file, name="gemini-media"),
+    re_path(r"^gemini/", catch_all("gemini")),
     path("_control/faults", control.faults, name="control-faults"),
     path("_control/faults/<int:fault_id>", control.faults, name="control-fault"),
     path("_control/counters", control.counters, name="control-counters"),

@@ -57,6 +57,9 @@ class VideoProvider(abc.ABC):
     """One provider account speaking one protocol. Use as a context manager, or call close()."""
 
     kind: str = ""
+    # Whether the protocol lists jobs, so one call learns the state of many (and a create whose
+    # answer was lost can be found); without it each job is polled with one call.
+    lists_many: bool = True
     # Whether list_page(active_only=True) filters to in-flight jobs (Azure `statuses`).
     list_active_only: bool = False
     # Whether list pages come newest first, so paging can stop once past a given time.

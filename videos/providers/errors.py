@@ -78,11 +78,27 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None]:
     if not isinstance(error, dict):
         return None, None
     code = error.get("code")
+    if isinstance(error.get("status"), str) and error["status"]:
+        code = error["status"]  # Google: `code` repeats the HTTP status, `status` names the error
     inner = error.get("inner_error") or error.get("innererror")
     if not code and isinstance(inner, dict):
         code = inner.get("code")
     message = error.get("message")
     return (str(code) if code else None), (str(message) if message else None)
+
+
+def google_retry_delay(body: Any) -> float | None:
+    """Seconds from a Google error's `RetryInfo` detail (`"retryDelay": "31s"`), if any."""
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return _clamp(float(delay[:-1]))
+            except ValueError:
+                return None
+    return None
 
 
 def read_bounded(response: httpx.Response, limit: int) -> bytes:
@@ -113,10 +129,13 @@ def error_from_response(response: httpx.Response, *, create: bool = False, body:
     the status decides the outcome, the body only adds the provider's code and message."""
     status = response.status_code
     try:
-        code, message = parse_error_body(json.loads(error_body(response) if body is None else body))
+        parsed = json.loads(error_body(response) if body is None else body)
     except ValueError:
-        code, message = None, None
+        parsed = None
+    code, message = parse_error_body(parsed)
     retry_after = parse_retry_after(response.headers, message)
+    if retry_after is None:
+        retry_after = google_retry_delay(parsed)
     message = message or f"HTTP {status} from the provider"
     if status in (401, 403):
         return ProviderError(

@@ -89,6 +89,8 @@ class ProviderHttp:
         headers = dict(self.config.extra_headers)
         if self.config.auth_style == "api_key":
             headers["api-key"] = self.config.api_key
+        elif self.config.auth_style == "goog_api_key":
+            headers["x-goog-api-key"] = self.config.api_key
         else:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         return headers

@@ -37,6 +37,7 @@ class JobLister(Protocol):
     http: ProviderHttp
     list_active_only: bool
     list_newest_first: bool
+    lists_many: bool
 
     def retrieve(self, job_id: str) -> JobStatus: ...
 
@@ -73,7 +74,7 @@ def poll_many(
     result = PollResult()
     calls_before = provider.http.calls
     wanted = list(dict.fromkeys(job_ids))
-    if wanted:
+    if wanted and provider.lists_many:
         _collect_from_list(provider, set(wanted), result, since=since, also=set(listed_too) - set(wanted))
     missing = [job_id for job_id in wanted if job_id not in result]
     for index, job_id in enumerate(missing):
@@ -127,7 +128,10 @@ def _collect_from_list(
 
 
 def find_created(provider: JobLister, spec: SubmissionSpec, *, since: datetime) -> list[JobStatus]:
-    """Provider jobs that look like `spec` submitted at or after `since`, newest first."""
+    """Provider jobs that look like `spec` submitted at or after `since`, newest first
+    (none for a protocol without a list: such a create cannot be found)."""
+    if not provider.lists_many:
+        return []
     floor = since - CLOCK_SLACK
     matches: list[JobStatus] = []
     cursor: str | None = None

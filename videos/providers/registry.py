@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from videos.providers.azure_sora import AzureSoraProvider
 from videos.providers.base import VideoProvider
+from videos.providers.gemini import GeminiVeoProvider
 from videos.providers.openai import OpenAIVideoProvider
 from videos.providers.types import ProviderConfig
 
 PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "openai": OpenAIVideoProvider,
     "azure_sora": AzureSoraProvider,
+    "gemini": GeminiVeoProvider,
 }
 
 

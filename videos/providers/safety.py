@@ -54,6 +54,8 @@ def _is_allow_listed(config: ProviderConfig, host: str, port: int) -> bool:
         entry = entry.strip().lower().rstrip(".")
         if entry in (host, f"{host}:{port}"):
             return True
+        if entry.startswith(".") and host.endswith(entry):  # ".example.com": any host below it
+            return True
     return False
 
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-ProviderKind = Literal["openai", "azure_sora"]
-AuthStyle = Literal["bearer", "api_key"]
+ProviderKind = Literal["openai", "azure_sora", "gemini"]
+AuthStyle = Literal["bearer", "api_key", "goog_api_key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
 
@@ -23,9 +23,11 @@ OCTET_STREAM = ("application/octet-stream", "binary/octet-stream", "application/
 VIDEO_TYPES = ("video/mp4", *OCTET_STREAM)
 IMAGE_TYPES = ("image/webp", "image/jpeg", "image/jpg", "image/png", *OCTET_STREAM)
 
-_DEFAULT_AUTH: dict[str, AuthStyle] = {"openai": "bearer", "azure_sora": "api_key"}
-_DEFAULT_API_VERSION: dict[str, str | None] = {"openai": None, "azure_sora": "preview"}
-_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50}
+_DEFAULT_AUTH: dict[str, AuthStyle] = {"openai": "bearer", "azure_sora": "api_key", "gemini": "goog_api_key"}
+_DEFAULT_API_VERSION: dict[str, str | None] = {"openai": None, "azure_sora": "preview", "gemini": None}
+# Where a protocol's downloads are known to redirect (".host" covers every host below it).
+DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {"gemini": (".googleapis.com", ".googleusercontent.com")}
+_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1}
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,13 @@ class ProviderConfig:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         if not self.auth_style:  # None, or a blank form/database field
             object.__setattr__(self, "auth_style", _DEFAULT_AUTH[self.kind])
-        if self.auth_style not in ("bearer", "api_key"):
-            raise ValueError(f"auth_style must be 'bearer' or 'api_key', got {self.auth_style!r}")
+        if self.auth_style not in ("bearer", "api_key", "goog_api_key"):
+            raise ValueError(f"auth_style must be 'bearer', 'api_key' or 'goog_api_key', got {self.auth_style!r}")
         if self.api_version is None:
             object.__setattr__(self, "api_version", _DEFAULT_API_VERSION[self.kind])
+        known = DEFAULT_REDIRECT_HOSTS.get(self.kind, ())
+        if known:
+            object.__setattr__(self, "redirect_allow_hosts", tuple(dict.fromkeys((*known, *self.redirect_allow_hosts))))
         if self.list_page_size is None:
             object.__setattr__(self, "list_page_size", _DEFAULT_PAGE_SIZE[self.kind])
         if min(self.max_download_bytes, self.max_response_bytes, self.list_max_pages, self.list_page_size or 0) < 1:
@@ -104,6 +109,14 @@ class CropBounds:
 
 
 @dataclass(frozen=True)
+class SpecImage:
+    """An image input besides the start frame (a last frame, a reference image)."""
+
+    data: bytes = field(repr=False)
+    content_type: str = "image/png"
+
+
+@dataclass(frozen=True)
 class SubmissionSpec:
     model: str
     prompt: str
@@ -115,6 +128,12 @@ class SubmissionSpec:
     input_content_type: str = "image/png"
     crop_bounds: CropBounds | None = None
     remix_of: str | None = None
+    last_frame: SpecImage | None = None
+    reference_images: tuple[SpecImage, ...] = ()
+    negative_prompt: str | None = None
+    seed: int | None = None
+    # None: the model's default; False asks a model that can be silent for no sound.
+    audio: bool | None = None
 
     @property
     def width_height(self) -> tuple[int, int]:

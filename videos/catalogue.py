@@ -1,0 +1,268 @@
+"""What each model can do, as data: sizes, durations and how they combine, inputs, audio, retention.
+
+The platform speaks OpenAI's words (`size` as WxH, `seconds`) plus its documented extensions
+(`last_frame`, `reference_images`, `negative_prompt`, `seed`, `audio`); each protocol adapter
+maps them to its own (Veo's aspect ratio and resolution, for instance). Validation, the
+dashboard's form and `GET /v1/models` all read the same `Capabilities` record, so a user never
+meets a refusal the form could have prevented.
+
+A record comes from, in order: the protocol's defaults, the built-in entry for the model (if
+any), the provider's own columns (sizes, seconds, variants, retention: for all its models) and
+the provider's per-model overrides (`Provider.model_capabilities`, edited in the admin), where
+staff can also describe a model this catalogue does not know.
+
+A leaf: nothing from the project is imported, so models, validation and forms can all use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
+from typing import Any, Literal
+
+AudioSupport = Literal["none", "always", "optional"]
+RetentionFrom = Literal["completion", "creation"]
+
+_EMPTY: Mapping[str, tuple[int, ...]] = MappingProxyType({})
+
+
+class InvalidCapabilities(ValueError):
+    """An override that does not describe a usable model (the admin shows the message)."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """One model at one provider: what may be asked of it."""
+
+    sizes: tuple[str, ...]
+    seconds: tuple[int, ...]
+    # Durations allowed at a size when narrower than `seconds` (Veo: 1080p and 4K only at 8 s).
+    seconds_by_size: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: _EMPTY)
+    max_variants: int = 1
+    # Tighter variant limits per size (Azure: one at 1080p, two at 720p).
+    variants_by_size: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    first_frame: bool = True
+    last_frame: bool = False
+    # How many reference images (0: none), and the durations allowed with them (empty: any).
+    reference_images: int = 0
+    reference_seconds: tuple[int, ...] = ()
+    audio: AudioSupport = "none"
+    negative_prompt: bool = False
+    seed: bool = False
+    remix: bool = False
+    retention_seconds: int = 3600
+    retention_from: RetentionFrom = "completion"
+    # Words shown to people: the model's name in the form and in /v1/models.
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.sizes or any(not _is_size(size) for size in self.sizes):
+            problems.append("sizes must be a non-empty list of WIDTHxHEIGHT strings")
+        if not self.seconds or any(not isinstance(s, int) or isinstance(s, bool) or s < 1 for s in self.seconds):
+            problems.append("seconds must be a non-empty list of positive whole numbers")
+        if not isinstance(self.max_variants, int) or not 1 <= self.max_variants <= 8:
+            problems.append("max_variants must be between 1 and 8")
+        if not isinstance(self.reference_images, int) or not 0 <= self.reference_images <= 8:
+            problems.append("reference_images must be between 0 and 8")
+        if self.audio not in ("none", "always", "optional"):
+            problems.append("audio must be 'none', 'always' or 'optional'")
+        if self.retention_from not in ("completion", "creation"):
+            problems.append("retention_from must be 'completion' or 'creation'")
+        if not isinstance(self.retention_seconds, int) or self.retention_seconds < 60:
+            problems.append("retention_seconds must be at least 60")
+        if problems:
+            raise InvalidCapabilities("; ".join(problems))
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(seconds=self.retention_seconds)
+
+    def seconds_for(self, size: str) -> tuple[int, ...]:
+        """Durations allowed at `size`."""
+        narrowed = self.seconds_by_size.get(size)
+        return tuple(s for s in self.seconds if s in narrowed) if narrowed else self.seconds
+
+    def variants_for(self, size: str) -> int:
+        return min(self.max_variants, self.variants_by_size.get(size, self.max_variants))
+
+    def default_size(self) -> str:
+        return "720x1280" if "720x1280" in self.sizes else self.sizes[0]
+
+    def default_seconds(self, size: str) -> int:
+        allowed = self.seconds_for(size)
+        return 4 if 4 in allowed else allowed[0]
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Capabilities:
+        """A copy with `overrides` (JSON from the admin) applied; InvalidCapabilities when they
+        name an unknown field or give a value of the wrong shape."""
+        if not isinstance(overrides, Mapping):
+            raise InvalidCapabilities("overrides must be an object of field: value")
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise InvalidCapabilities(f"unknown capability {unknown[0]!r}; known: {', '.join(sorted(names))}")
+        changes: dict[str, Any] = {}
+        for name, value in overrides.items():
+            try:
+                changes[name] = _coerce(name, value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidCapabilities(f"{name}: {exc}") from None
+        return dataclasses.replace(self, **changes)
+
+    def as_json(self) -> dict[str, Any]:
+        """The record as `GET /v1/models` and the dashboard show it."""
+        return {
+            "sizes": list(self.sizes),
+            "seconds": [str(s) for s in self.seconds],
+            "seconds_by_size": {size: [str(s) for s in self.seconds_for(size)] for size in self.sizes},
+            "max_variants": self.max_variants,
+            "variants_by_size": {size: self.variants_for(size) for size in self.sizes},
+            "inputs": {
+                "input_reference": self.first_frame,
+                "last_frame": self.last_frame,
+                "reference_images": self.reference_images,
+                "reference_images_seconds": [str(s) for s in self.reference_seconds],
+            },
+            "audio": self.audio,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "remix": self.remix,
+            "retention_seconds": self.retention_seconds,
+            "retention_from": self.retention_from,
+        }
+
+
+def _is_size(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    width, sep, height = value.partition("x")
+    return bool(sep) and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0
+
+
+def _ints(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError("expected a list of whole numbers")
+    return tuple(int(item) for item in value)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name == "sizes":
+        if not isinstance(value, (list, tuple)):
+            raise TypeError("expected a list of sizes")
+        return tuple(str(item) for item in value)
+    if name in ("seconds", "reference_seconds"):
+        return _ints(value)
+    if name == "seconds_by_size":
+        if not isinstance(value, Mapping):
+            raise TypeError("expected an object of size: [seconds]")
+        return MappingProxyType({str(size): _ints(allowed) for size, allowed in value.items()})
+    if name == "variants_by_size":
+        if not isinstance(value, Mapping):
+            raise TypeError("expected an object of size: variants")
+        return MappingProxyType({str(size): int(limit) for size, limit in value.items()})
+    if name in ("first_frame", "last_frame", "negative_prompt", "seed", "remix"):
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    if name in ("max_variants", "reference_images", "retention_seconds"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("expected a whole number")
+        return value
+    return str(value)
+
+
+# --- what each protocol accepts when nothing narrower is known -----------------------------
+
+_AZURE_SIZES = (
+    "480x480",
+    "480x854",
+    "854x480",
+    "720x720",
+    "720x1280",
+    "1280x720",
+    "1080x1080",
+    "1080x1920",
+    "1920x1080",
+)
+
+KIND_DEFAULTS: dict[str, Capabilities] = {
+    "openai": Capabilities(
+        sizes=("720x1280", "1280x720", "1024x1792", "1792x1024"),
+        seconds=(4, 8, 12),
+        remix=True,
+        retention_seconds=3600,  # after completion
+    ),
+    "azure_sora": Capabilities(
+        sizes=_AZURE_SIZES,
+        seconds=(5, 10, 15, 20),
+        max_variants=4,
+        # 1080p allows one variant, 720p two, smaller sizes four.
+        variants_by_size=MappingProxyType(
+            {"1080x1080": 1, "1080x1920": 1, "1920x1080": 1, "720x720": 2, "720x1280": 2, "1280x720": 2}
+        ),
+        retention_seconds=24 * 3600,
+        retention_from="creation",
+    ),
+    # Veo through the Gemini API: results are kept two days after creation (PROVIDERS-LIVING 1.3).
+    "gemini": Capabilities(
+        sizes=("1280x720", "720x1280", "1920x1080", "1080x1920"),
+        seconds=(4, 6, 8),
+        seconds_by_size=MappingProxyType({"1920x1080": (8,), "1080x1920": (8,)}),
+        last_frame=True,
+        reference_images=3,
+        reference_seconds=(8,),
+        audio="always",
+        negative_prompt=True,
+        retention_seconds=2 * 24 * 3600,
+        retention_from="creation",
+    ),
+}
+
+_VEO_4K = ("3840x2160", "2160x3840")
+_VEO_SECONDS_BY_SIZE = MappingProxyType({"1920x1080": (8,), "1080x1920": (8,), "3840x2160": (8,), "2160x3840": (8,)})
+
+# Built-in entries: (protocol, model id) -> what differs from the protocol's defaults.
+BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
+    ("openai", "sora-2"): {"label": "Sora 2"},
+    ("openai", "sora-2-pro"): {"label": "Sora 2 Pro"},
+    ("gemini", "veo-3.1-generate-preview"): {
+        "label": "Veo 3.1",
+        "sizes": KIND_DEFAULTS["gemini"].sizes + _VEO_4K,
+        "seconds_by_size": _VEO_SECONDS_BY_SIZE,
+    },
+    ("gemini", "veo-3.1-fast-generate-preview"): {
+        "label": "Veo 3.1 Fast",
+        "sizes": KIND_DEFAULTS["gemini"].sizes + _VEO_4K,
+        "seconds_by_size": _VEO_SECONDS_BY_SIZE,
+    },
+    # Lite: 720p and 1080p, no reference images.
+    ("gemini", "veo-3.1-lite-generate-preview"): {"label": "Veo 3.1 Lite", "reference_images": 0},
+}
+
+
+def builtin_models(kind: str) -> list[str]:
+    """The model ids the catalogue knows for a protocol, in catalogue order."""
+    return [model for (entry_kind, model) in BUILTIN if entry_kind == kind]
+
+
+def capabilities(
+    kind: str,
+    model: str,
+    *,
+    provider_wide: Mapping[str, Any] | None = None,
+    per_model: Mapping[str, Any] | None = None,
+) -> Capabilities:
+    """The record for `model` at a provider of protocol `kind` (see the module docstring)."""
+    record = KIND_DEFAULTS[kind]
+    builtin = BUILTIN.get((kind, model))
+    if builtin:
+        record = dataclasses.replace(record, **builtin)
+    if provider_wide:
+        record = record.with_overrides({name: value for name, value in provider_wide.items() if value})
+    if per_model:
+        record = record.with_overrides(per_model)
+    return record
