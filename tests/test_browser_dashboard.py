@@ -349,3 +349,47 @@ def test_the_forms_work_without_javascript(live_server, providers, chromium):
         page.get_by_text("was deleted").wait_for()
     finally:
         context.close()
+
+
+def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, providers, page, tmp_path):
+    errors = script_errors(page)
+    make_user("vera")
+    log_in(page, live_server.url, "vera")
+    nav(page).get_by_role("link", name="New video").click()
+    size, duration = page.get_by_label("Size"), page.get_by_label("Duration")
+    offered = "(select) => Array.from(document.querySelector(select).options, (o) => o.value)"
+
+    page.get_by_label("Model").select_option("sora-2")
+    assert page.evaluate(offered, "#id_size") == ["720x1280", "1280x720", "1024x1792", "1792x1024"]
+    assert page.evaluate(offered, "#id_seconds") == ["4", "8", "12"]
+    expect(page.get_by_label("Last frame (optional)")).to_be_hidden()
+    expect(page.locator("#audio-field")).to_be_hidden()
+    expect(page.locator("#negative-prompt-field")).to_be_hidden()
+
+    page.get_by_label("Model").select_option("veo-3.1-generate-preview")
+    assert "1024x1792" not in page.evaluate(offered, "#id_size")
+    assert "1920x1080" in page.evaluate(offered, "#id_size")
+    assert page.evaluate(offered, "#id_seconds") == ["4", "6", "8"]
+    expect(page.get_by_label("Last frame (optional)")).to_be_visible()
+    expect(page.locator("#negative-prompt-field")).to_be_visible()
+    expect(page.get_by_label("With sound")).to_be_checked()
+    expect(page.get_by_label("With sound")).to_be_disabled()
+    expect(page.locator("#audio-note")).to_have_text("This model always makes sound.")
+    # 1080p is made at 8 seconds only: the durations follow the size.
+    size.select_option("1920x1080")
+    assert page.evaluate(offered, "#id_seconds") == ["8"]
+    size.select_option("1280x720")
+    duration.select_option("6")
+
+    page.get_by_label("Prompt").fill(f"A lighthouse, the beam sweeping the fog {QUICK}")
+    page.get_by_label("Start frame (optional)").set_input_files(str(picture(tmp_path / "a.png", 1280, 720)))
+    page.get_by_label("Last frame (optional)").set_input_files(str(picture(tmp_path / "b.png", 1280, 720)))
+    page.get_by_label("Leave out (optional)").fill("text, watermarks")
+    page.get_by_role("button", name="Generate video").click()
+    page.get_by_text("Your video is queued").wait_for()
+    video = Video.objects.get(owner__username="vera")
+    assert (video.model, video.size, video.seconds) == ("veo-3.1-generate-preview", "1280x720", 6)
+    assert [item["role"] for item in video.input_images] == ["last_frame"]
+    assert video.options == {"negative_prompt": "text, watermarks"}
+    assert drive(video).state == "ready"
+    assert errors == []

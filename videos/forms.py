@@ -17,6 +17,8 @@ from videos.templatetags.video_display import orientation, pretty_size
 from videos.validation import (
     MAX_PROMPT_CHARS,
     InvalidRequest,
+    clean_audio,
+    clean_negative_prompt,
     clean_prompt,
     clean_seconds,
     clean_size,
@@ -36,6 +38,9 @@ FIELD_FOR_PARAM = {
     "n_variants": "n_variants",
     "input_reference": "image",
     "image": "image",
+    "last_frame": "last_frame",
+    "negative_prompt": "negative_prompt",
+    "audio": "audio",
 }
 
 
@@ -104,6 +109,19 @@ class VideoForm(RequestForm):
         label="Start frame (optional)",
         widget=forms.FileInput(attrs={"accept": IMAGE_TYPES}),
     )
+    last_frame = forms.FileField(
+        required=False,
+        label="Last frame (optional)",
+        widget=forms.FileInput(attrs={"accept": IMAGE_TYPES}),
+        help_text="The video ends on this image; like the start frame, exactly the video's size.",
+    )
+    negative_prompt = forms.CharField(
+        required=False,
+        label="Leave out (optional)",
+        max_length=MAX_PROMPT_CHARS,
+        help_text="What the video should not show, e.g. text, blur, people.",
+    )
+    audio = forms.BooleanField(required=False, label="With sound", initial=True)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -176,9 +194,20 @@ class VideoForm(RequestForm):
                 self.add_error("image", f"{model} cannot start from an image; remove the image or pick another model.")
             else:
                 image = self.checked(clean_upload, upload, size=size, param="image")
-        if upload and self.errors and "image" not in self.errors:
-            # A browser never sends a chosen file twice: say so, or the next try silently loses it.
-            self.add_error("image", "Choose the image again: it is not kept when the form has to be corrected.")
+        last_frame = None
+        last_upload = data.get("last_frame")
+        if last_upload and size:
+            if not caps.last_frame:
+                self.add_error("last_frame", f"{model} cannot end on a given image; remove it or pick another model.")
+            else:
+                last_frame = self.checked(clean_upload, last_upload, size=size, param="last_frame")
+        negative_prompt = self.checked(clean_negative_prompt, data.get("negative_prompt") or None, caps)
+        # Only a model that can be silent is asked: the box means nothing to the others.
+        audio = self.checked(clean_audio, bool(data.get("audio")), caps) if caps.audio == "optional" else None
+        for name, chosen in (("image", upload), ("last_frame", last_upload)):
+            if chosen and self.errors and name not in self.errors:
+                # A browser never sends a chosen file twice: say so, or the next try silently loses it.
+                self.add_error(name, "Choose the image again: it is not kept when the form has to be corrected.")
         if not self.errors and prompt is not None and size and seconds and n_variants:
             self.create_input = VideoCreateInput(
                 provider=provider,
@@ -188,6 +217,9 @@ class VideoForm(RequestForm):
                 seconds=seconds,
                 n_variants=n_variants,
                 input_image=image,
+                last_frame=last_frame,
+                negative_prompt=negative_prompt,
+                audio=audio,
             )
         return data
 

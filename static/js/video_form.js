@@ -1,4 +1,5 @@
-// The new-video form: narrows size, duration and variants to what the chosen model accepts,
+// The new-video form: narrows size, duration, variants and the extra inputs (last frame, what to
+// leave out, sound) to what the chosen model accepts,
 // counts the prompt's characters, previews the start frame and checks its pixel size, and
 // shows what the video costs of today's budget. The server checks everything again.
 (() => {
@@ -22,6 +23,12 @@
   const previewImage = preview.querySelector("img");
   const clearImage = document.getElementById("image-clear");
   const cost = document.getElementById("cost");
+  const lastFrame = field("last_frame");
+  const lastFrameField = document.getElementById("last-frame-field");
+  const negativeField = document.getElementById("negative-prompt-field");
+  const audio = field("audio");
+  const audioField = document.getElementById("audio-field");
+  const audioNote = document.getElementById("audio-note");
   const secondsLeft = Number(form.dataset.secondsLeft);
   const maxImageBytes = Number(form.dataset.maxImageBytes);
   const IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp"];
@@ -126,6 +133,8 @@
   function onSize() {
     const option = chosen();
     if (!option) return;
+    const durations = (option.seconds_by_size && option.seconds_by_size[size.value]) || option.seconds;
+    fill(seconds, durations, secondsLabels, seconds.value || 4);
     const limit = option.variants[size.value] || 1;
     const counts = Array.from({ length: limit }, (_, i) => String(i + 1));
     fill(variants, counts, new Map(counts.map((n) => [n, n])), "1");
@@ -144,6 +153,15 @@
       image.value = "";
       showImage();
     }
+    lastFrameField.hidden = !option.last_frame;
+    if (!option.last_frame) lastFrame.value = "";
+    negativeField.hidden = !option.negative_prompt;
+    // Sound: a choice only where the model can be silent; otherwise the box says what it does.
+    audioField.hidden = option.audio === "none";
+    audio.disabled = option.audio !== "optional";
+    if (option.audio === "always") audio.checked = true;
+    audioNote.textContent =
+      option.audio === "always" ? "This model always makes sound." : option.audio === "optional" ? "Untick for a silent video." : "";
     onSize();
   }
 
