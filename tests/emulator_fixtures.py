@@ -63,6 +63,14 @@ class Emulator:
         headers = {"x-goog-api-key": self.api_key, **options.pop("headers", {})}  # type: ignore[dict-item]
         return httpx.Client(base_url=f"{self.gemini_url}/{version}", headers=headers, timeout=30, **options)  # type: ignore[arg-type]
 
+    @property
+    def ark_base_url(self) -> str:
+        return f"{self.url}/ark/api/v3"
+
+    def ark(self, **options: object) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.api_key}", **options.pop("headers", {})}  # type: ignore[dict-item]
+        return httpx.Client(base_url=self.ark_base_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
+
     def openai(self, **options: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         return httpx.Client(base_url=self.openai_base_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]

@@ -173,3 +173,26 @@ def test_models_list_every_model_with_what_it_can_do(sdk):
     assert models["sora-2"].capabilities["inputs"]["last_frame"] is False
     assert models["sora-2"].capabilities["remix"] is True
     assert models["veo-3.1-lite-generate-preview"].capabilities["inputs"]["reference_images"] == 0
+
+
+def test_a_seedance_video_with_seed_silence_and_a_last_frame_comes_from_the_cdn(sdk, emulator):
+    video = sdk.videos.create(
+        prompt=f"a cat surfing at dusk {INSTANT}",
+        model="dreamina-seedance-2-0-260128",
+        seconds="7",
+        size="960x960",
+        extra_body={"seed": "42", "audio": "false", "last_frame": {"image_url": data_url(960, 960)}},
+    )
+    settle(video.id)
+    assert sdk.videos.retrieve(video.id).status == "completed"
+    inputs = emulator.job(Video.objects.get(pk=video.id).provider_job_id).inputs
+    assert (inputs["seed"], inputs["generate_audio"], inputs["duration"]) == (42, False, 7)
+    assert [image["role"] for image in inputs["images"]] == ["last_frame"]
+    assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
+    assert sdk.videos.download_content(video.id, variant="thumbnail").read()[8:12] == b"WEBP"
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk.videos.create(prompt="x", model="dreamina-seedance-2-0-260128", extra_body={"negative_prompt": "blur"})
+    assert raised.value.body["param"] == "negative_prompt"
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk.videos.create(prompt="x", model="dreamina-seedance-2-0-260128", seconds="16")
+    assert raised.value.body["param"] == "seconds"

@@ -32,7 +32,7 @@ def wait_for(videos: list[Video], cluster, *, states=SETTLED, timeout: float = 6
 
 
 def create(owner, provider, prompt: str = f"a lighthouse {INSTANT}", **fields) -> Video:
-    seconds = {"openai": 4, "azure_sora": 5, "gemini": 8}[provider.kind]
+    seconds = {"openai": 4, "azure_sora": 5, "gemini": 8, "ark": 5}[provider.kind]
     defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": seconds}
     return services.video_create(owner=owner, provider=provider, prompt=prompt, **{**defaults, **fields})
 
@@ -59,7 +59,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     veo = create(
         alice, providers["emulator-gemini"], input_image=services.InputImage(image_bytes(1280, 720), "image/png")
     )
-    wait_for([text, image, variants, moderated, veo], cluster)
+    seedance = create(alice, providers["emulator-ark"], options={"audio": False, "seed": 7})
+    wait_for([text, image, variants, moderated, veo, seedance], cluster)
     remix = create(alice, openai, prompt=f"the same at night {INSTANT}", remix_source=text)
     wait_for([remix], cluster)
 
@@ -72,6 +73,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     assert moderated.error_code == "moderation_blocked"
     assert veo.state == "ready", (veo.error_code, veo.error_message)
     assert_stored(veo, s3, {"video", "thumbnail"})  # the thumbnail made here, from the stored video
+    assert seedance.state == "ready", (seedance.error_code, seedance.error_message)
+    assert_stored(seedance, s3, {"video", "thumbnail"})  # fetched from the CDN without credentials
     assert s3.unfinished_uploads() == []
     assert s3.keys(f"videos/{alice.pk}/{image.pk}/input")  # the start frame is kept
 
@@ -143,14 +146,21 @@ def test_after_downtime_past_deadlines_expire_and_the_rest_archive_in_deadline_o
     late = create(alice, openai, prompt=f"late {INSTANT} [emulator:retention=1]")
     soon = create(alice, openai, prompt=f"soon {INSTANT} [emulator:retention=300]")
     later = create(alice, openai, prompt=f"later {INSTANT} [emulator:retention=900]")
+    # Seedance keeps results 24 hours after creation; here, scaled down, two seconds.
+    ark = providers["emulator-ark"]
+    ark.retention_seconds = 2
+    ark.save()
+    seedance = create(alice, ark, prompt=f"seedance {INSTANT} [emulator:retention=2]")
     # The cluster is down: the jobs were submitted and finish at the provider meanwhile.
     pipeline.submit_pending(openai)
+    pipeline.submit_pending(ark)
     time.sleep(2.5)
     cluster.start(Q_WORKERS="2")
-    wait_for([late, soon, later], cluster, timeout=90)
-    assert late.state == "expired"
-    assert late.error_code == "video_expired"
-    assert "deleted the results" in late.error_message
+    wait_for([late, soon, later, seedance], cluster, timeout=90)
+    for gone in (late, seedance):
+        assert gone.state == "expired"
+        assert gone.error_code == "video_expired"
+        assert "deleted the results" in gone.error_message
     assert soon.state == later.state == "ready"
     assert soon.archived_at <= later.archived_at
 

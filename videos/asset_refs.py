@@ -27,6 +27,7 @@ def assets_from_json(stored: object) -> tuple[AssetRef, ...]:
                 params=tuple((str(key), str(value)) for key, value in item.get("params", ())),
                 accept=str(item.get("accept", "*/*")),
                 source_id=str(item.get("source_id", "")),
+                url=str(item.get("url", "")),
             )
             for item in stored
         )

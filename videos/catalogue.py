@@ -72,8 +72,8 @@ class Capabilities:
             problems.append("audio must be 'none', 'always' or 'optional'")
         if self.retention_from not in ("completion", "creation"):
             problems.append("retention_from must be 'completion' or 'creation'")
-        if not isinstance(self.retention_seconds, int) or self.retention_seconds < 60:
-            problems.append("retention_seconds must be at least 60")
+        if not isinstance(self.retention_seconds, int) or self.retention_seconds < 1:
+            problems.append("retention_seconds must be a positive whole number")
         if problems:
             raise InvalidCapabilities("; ".join(problems))
 
@@ -220,6 +220,27 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=2 * 24 * 3600,
         retention_from="creation",
     ),
+    # Seedance 2 on Ark: ratio x resolution, 4 to 15 seconds, sound on or off, results kept 24 hours.
+    "ark": Capabilities(
+        sizes=(
+            "1280x720",
+            "720x1280",
+            "960x960",
+            "864x480",
+            "480x864",
+            "640x640",
+            "1920x1080",
+            "1080x1920",
+            "1440x1440",
+        ),
+        seconds=tuple(range(4, 16)),
+        last_frame=True,
+        reference_images=4,
+        audio="optional",
+        seed=True,
+        retention_seconds=24 * 3600,
+        retention_from="creation",
+    ),
 }
 
 _VEO_4K = ("3840x2160", "2160x3840")
@@ -241,6 +262,10 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     },
     # Lite: 720p and 1080p, no reference images.
     ("gemini", "veo-3.1-lite-generate-preview"): {"label": "Veo 3.1 Lite", "reference_images": 0},
+    # BytePlus ModelArk ids; Volcengine's are the doubao-seedance-* ones.
+    ("ark", "dreamina-seedance-2-0-260128"): {"label": "Seedance 2"},
+    ("ark", "dreamina-seedance-2-0-fast-260128"): {"label": "Seedance 2 Fast"},
+    ("ark", "doubao-seedance-2-0-260128"): {"label": "Seedance 2 (Volcengine)"},
 }
 
 

@@ -29,6 +29,7 @@ class ProviderKind(models.TextChoices):
     OPENAI = "openai", "OpenAI Videos protocol"
     AZURE_SORA = "azure_sora", "Azure OpenAI Sora jobs protocol"
     GEMINI = "gemini", "Gemini API (Veo)"
+    ARK = "ark", "BytePlus ModelArk / Volcengine Ark (Seedance)"
 
 
 class AuthStyle(models.TextChoices):
@@ -57,6 +58,11 @@ class Provider(models.Model):
     sizes = models.JSONField(default=list, blank=True, help_text="Allowed sizes; empty for the protocol's defaults.")
     seconds = models.JSONField(
         default=list, blank=True, help_text="Allowed durations; empty for the protocol's defaults."
+    )
+    download_hosts = models.TextField(
+        blank=True,
+        help_text="Further hosts its files may be downloaded from or redirected to, one per line "
+        "(.example.com covers every host below it); https and public addresses only.",
     )
     model_capabilities = models.JSONField(
         default=dict,
@@ -121,6 +127,7 @@ class Provider(models.Model):
             name=self.name,
             auth_style=cast(provider_types.AuthStyle, self.auth_style),  # ProviderConfig fills a blank one
             api_version=self.api_version or None,
+            redirect_allow_hosts=tuple(line.strip() for line in self.download_hosts.splitlines() if line.strip()),
             max_download_bytes=settings.PIPELINE_MAX_ASSET_BYTES,
             max_response_bytes=settings.PROVIDER_MAX_RESPONSE_BYTES,
         )

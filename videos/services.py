@@ -677,6 +677,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-ark": EmulatorProvider(
+        display_name="Emulator (Ark, Seedance)",
+        kind=ProviderKind.ARK,
+        path="/ark/api/v3",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("ark")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
 }
 
 

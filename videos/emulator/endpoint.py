@@ -63,6 +63,13 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
     if protocol == "azure":
         raise ApiError(401, _AZURE_DENIED)
     given = presented_key(request)
+    if protocol == "ark":
+        raise ApiError(
+            401,
+            "The API key in the request is missing or invalid. Request id: " + uuid.uuid4().hex,
+            code="AuthenticationError",
+            type="Unauthorized",
+        )
     if protocol == "gemini":
         if not given:
             raise ApiError(403, _GOOGLE_NO_KEY)
@@ -92,6 +99,8 @@ def not_found(request: HttpRequest, protocol: str) -> ApiError:
         return ApiError(404, "Resource not found")
     if protocol == "gemini":
         return ApiError(404, "Requested entity was not found.")
+    if protocol == "ark":
+        return ApiError(404, f"The requested path {request.path} is not found.", code="NotFound", type="NotFound")
     # The path as the client would see it on api.openai.com, without the emulator's prefix.
     return ApiError(404, f"Invalid URL ({request.method} {request.path.split('/openai', 1)[-1]})")
 

@@ -70,10 +70,34 @@ def google_error(error: ApiError) -> dict[str, Any]:
     return {"error": body}
 
 
+ARK_DEFAULTS = {
+    401: ("AuthenticationError", "Unauthorized"),
+    403: ("AccessDenied", "Forbidden"),
+    404: ("NotFound", "NotFound"),
+    429: ("RateLimitExceeded.EndpointRPMExceeded", "TooManyRequests"),
+    500: ("InternalServiceError", "InternalServerError"),
+    503: ("ServiceUnavailable", "ServiceUnavailable"),
+}
+
+
+def ark_error(error: ApiError) -> dict[str, Any]:
+    """Ark's `{"code", "message", "param", "type"}`: a code the view chose, or one by status."""
+    code, kind = ARK_DEFAULTS.get(error.status, ("InvalidParameter", "BadRequest"))
+    own = error.type not in ("invalid_request_error", "requests", "server_error")
+    return {
+        "code": error.code if own and error.code else code,
+        "message": error.message,
+        "param": error.param or "",
+        "type": error.type if own else kind,
+    }
+
+
 def render(protocol: str, error: ApiError) -> JsonResponse:
     body: dict[str, Any]
     if protocol == "gemini":
         body = google_error(error)
+    elif protocol == "ark":
+        body = {"error": ark_error(error)}
     elif protocol == "azure":
         body = {"error": {"code": error.azure_code, "message": error.message}}
     else:

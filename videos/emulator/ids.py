@@ -36,3 +36,9 @@ def operation_id() -> str:
     """A Veo operation's last path segment: 12 lower-case letters and digits."""
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def ark_task_id() -> str:
+    """`cgt-` , the creation time to the second, and five random characters."""
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    return f"cgt-{stamp}-{secrets.token_hex(3)[:5]}"

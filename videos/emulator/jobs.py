@@ -59,6 +59,7 @@ def create_job(
         "openai": settings.EMULATOR_OPENAI_RETENTION_SECONDS,
         "azure": settings.EMULATOR_AZURE_RETENTION_SECONDS,
         "gemini": settings.EMULATOR_GEMINI_RETENTION_SECONDS,
+        "ark": settings.EMULATOR_ARK_RETENTION_SECONDS,
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -78,7 +79,12 @@ def create_job(
                     f"Too many running jobs: the limit is {limit} at a time. Try again when one has finished.", wait
                 )
         job = Job.objects.create(
-            public_id={"openai": ids.video_id, "azure": ids.task_id, "gemini": ids.operation_id}[protocol](),
+            public_id={
+                "openai": ids.video_id,
+                "azure": ids.task_id,
+                "gemini": ids.operation_id,
+                "ark": ids.ark_task_id,
+            }[protocol](),
             protocol=protocol,
             model=model,
             prompt=prompt,

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from django.db import models
 
-PROTOCOL_CHOICES = [("openai", "OpenAI Videos"), ("azure", "Azure Sora jobs"), ("gemini", "Gemini API (Veo)")]
+PROTOCOL_CHOICES = [
+    ("openai", "OpenAI Videos"),
+    ("azure", "Azure Sora jobs"),
+    ("gemini", "Gemini API (Veo)"),
+    ("ark", "Ark content generation (Seedance)"),
+]
 PROTOCOLS = tuple(name for name, _ in PROTOCOL_CHOICES)
 OUTCOME_CHOICES = [
     ("succeed", "succeeds"),
@@ -18,8 +23,8 @@ OUTCOME_CHOICES = [
 
 
 class Job(models.Model):
-    """One generation job: an OpenAI video (`video_...`), an Azure job (`task_...`) or a Veo
-    operation (its last name segment, 12 letters and digits)."""
+    """One generation job: an OpenAI video (`video_...`), an Azure job (`task_...`), a Veo
+    operation (its last name segment, 12 letters and digits) or an Ark task (`cgt-...`)."""
 
     public_id = models.CharField(max_length=64, unique=True)
     protocol = models.CharField(max_length=8, choices=PROTOCOL_CHOICES)

@@ -3,6 +3,7 @@
 /emulator/openai/v1/videos...                          OpenAI Videos protocol (base URL .../openai/v1)
 /emulator/azure/openai/v1/video/generations/...        Azure Sora jobs (endpoint .../azure)
 /emulator/gemini/v1beta/models/...                      Gemini API, Veo (base URL .../gemini; /v1 too)
+/emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/_control/...                                  fault switches and counters (control.py)
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from videos.emulator import azure_views, control, gemini_views, openai_views
+from videos.emulator import ark_views, azure_views, control, gemini_views, openai_views
 from videos.emulator.endpoint import catch_all
 
 app_name = "emulator"
@@ -46,6 +47,10 @@ urlpatterns = [
     ),
     path("gemini/_media/<str:file_id>", gemini_views.media_file, name="gemini-media"),
     re_path(r"^gemini/", catch_all("gemini")),
+    path("ark/api/v3/contents/generations/tasks", ark_views.tasks, name="ark-tasks"),
+    path("ark/api/v3/contents/generations/tasks/<str:task>", ark_views.task, name="ark-task"),
+    path("ark/_cdn/<str:task_id>/video.mp4", ark_views.cdn, name="ark-cdn"),
+    re_path(r"^ark/", catch_all("ark")),
     path("_control/faults", control.faults, name="control-faults"),
     path("_control/faults/<int:fault_id>", control.faults, name="control-fault"),
     path("_control/counters", control.counters, name="control-counters"),

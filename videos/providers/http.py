@@ -21,7 +21,7 @@ import httpx
 
 from videos.providers.downloads import AssetStream, check_asset_response
 from videos.providers.errors import error_from_response, error_from_transport
-from videos.providers.safety import check_redirect
+from videos.providers.safety import check_public_asset, check_redirect
 from videos.providers.types import AssetRef, ProviderConfig, ProviderError
 
 logger = logging.getLogger("videos.providers")
@@ -201,9 +201,21 @@ class ProviderHttp:
             headers["Range"] = f"bytes={offset}-"
             if if_range:
                 headers["If-Range"] = if_range
-        request = self.client.build_request(
-            "GET", self.url(asset.path), params=self.params(asset.params), headers={**headers, **self.auth_headers()}
-        )
+        if asset.public:
+            # A pre-signed CDN address: checked like a redirect target, and never sent a credential.
+            try:
+                target = httpx.URL(asset.url)
+            except httpx.InvalidURL as exc:
+                raise ProviderError(f"Invalid asset address: {exc}", permanent=True, code="redirect_blocked") from exc
+            check_public_asset(self.config, target)
+            request = httpx.Request("GET", target, headers=headers, extensions={"timeout": self.timeout.as_dict()})
+        else:
+            request = self.client.build_request(
+                "GET",
+                self.url(asset.path),
+                params=self.params(asset.params),
+                headers={**headers, **self.auth_headers()},
+            )
         response = self._send_following_redirects(request, headers)
         try:
             if response.status_code == 416:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from videos.providers.ark import ArkSeedanceProvider
 from videos.providers.azure_sora import AzureSoraProvider
 from videos.providers.base import VideoProvider
 from videos.providers.gemini import GeminiVeoProvider
@@ -12,6 +13,7 @@ PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "openai": OpenAIVideoProvider,
     "azure_sora": AzureSoraProvider,
     "gemini": GeminiVeoProvider,
+    "ark": ArkSeedanceProvider,
 }
 
 

@@ -1,7 +1,7 @@
-"""Where a content download may be redirected to (SSRF guard).
+"""Where a content download may go (SSRF guard).
 
-Asset URLs are always built from the configured base URL; only a redirect answer can point
-elsewhere. A redirect is followed when it stays on the provider's host or goes to a host the
+Asset URLs are built from the configured base URL, except a CDN address a provider answers
+with (checked by check_public_asset); a redirect answer can point elsewhere too. A redirect is followed when it stays on the provider's host or goes to a host the
 configuration allows, and only to public addresses: loopback is accepted solely for the
 configured base URL's own host:port (the built-in emulator), never another port on it.
 """
@@ -87,6 +87,15 @@ def check_redirect(config: ProviderConfig, current: httpx.URL, target: httpx.URL
         if address.is_loopback and base_is_loopback and port == base_port:
             continue  # another name for the configured loopback provider (emulator)
         raise blocked(config, target, f"{host!r} resolves to non-public address {address}")
+
+
+def check_public_asset(config: ProviderConfig, target: httpx.URL) -> None:
+    """A CDN address a provider answered with: https, an allowed host, public addresses only.
+    The provider's own host:port (the built-in emulator's CDN) is as trusted as its API."""
+    base = httpx.URL(config.base_url)
+    if host_port(target) != host_port(base) and target.scheme != "https":
+        raise blocked(config, target, "a CDN download must use https")
+    check_redirect(config, base, target)
 
 
 def _resolves_to_loopback(host: str, port: int) -> bool:

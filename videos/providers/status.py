@@ -69,6 +69,20 @@ FAILURES: dict[str, Failure] = {
     "server_error": Failure(
         "provider_internal_error", "The provider had an internal error while generating this video."
     ),
+    # Ark (Seedance) task error codes.
+    "inputtextsensitivecontentdetected": Failure(
+        "input_moderation", "The prompt or input image was rejected by the provider's content policy."
+    ),
+    "inputimagesensitivecontentdetected": Failure(
+        "input_moderation", "The prompt or input image was rejected by the provider's content policy."
+    ),
+    "outputvideosensitivecontentdetected": Failure(
+        "output_moderation", "The generated video was blocked by the provider's content policy."
+    ),
+    "internalserviceerror": Failure(
+        "provider_internal_error", "The provider had an internal error while generating this video."
+    ),
+    "expired": Failure("provider_expired", "The provider did not start this generation in time."),
     "cancelled": Failure("provider_cancelled", "The provider cancelled this generation."),
     "canceled": Failure("provider_cancelled", "The provider cancelled this generation."),
 }

@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-ProviderKind = Literal["openai", "azure_sora", "gemini"]
+ProviderKind = Literal["openai", "azure_sora", "gemini", "ark"]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
@@ -23,11 +23,20 @@ OCTET_STREAM = ("application/octet-stream", "binary/octet-stream", "application/
 VIDEO_TYPES = ("video/mp4", *OCTET_STREAM)
 IMAGE_TYPES = ("image/webp", "image/jpeg", "image/jpg", "image/png", *OCTET_STREAM)
 
-_DEFAULT_AUTH: dict[str, AuthStyle] = {"openai": "bearer", "azure_sora": "api_key", "gemini": "goog_api_key"}
-_DEFAULT_API_VERSION: dict[str, str | None] = {"openai": None, "azure_sora": "preview", "gemini": None}
-# Where a protocol's downloads are known to redirect (".host" covers every host below it).
-DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {"gemini": (".googleapis.com", ".googleusercontent.com")}
-_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1}
+_DEFAULT_AUTH: dict[str, AuthStyle] = {
+    "openai": "bearer",
+    "azure_sora": "api_key",
+    "gemini": "goog_api_key",
+    "ark": "bearer",
+}
+_DEFAULT_API_VERSION: dict[str, str | None] = {"openai": None, "azure_sora": "preview", "gemini": None, "ark": None}
+# Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
+# from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
+DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
+    "gemini": (".googleapis.com", ".googleusercontent.com"),
+    "ark": (".volces.com", ".bytepluses.com", ".byteplus.com"),
+}
+_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "ark": 100}
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,9 @@ class SubmissionSpec:
 
 @dataclass(frozen=True)
 class AssetRef:
-    """One downloadable file of a finished job, addressed relative to the provider base URL."""
+    """One downloadable file of a finished job: on the provider's host behind its key (`path`,
+    relative to the base URL), or at a public pre-signed address on a CDN (`url`, absolute,
+    fetched without credentials, over https, only from hosts allowed for the provider)."""
 
     variant_index: int
     kind: AssetKind
@@ -153,6 +164,11 @@ class AssetRef:
     accept: str = "*/*"
     # The provider's id of what is downloaded: the video id (OpenAI) or the generation id (Azure).
     source_id: str = ""
+    url: str = ""
+
+    @property
+    def public(self) -> bool:
+        return bool(self.url)
 
 
 @dataclass(frozen=True)
