@@ -71,6 +71,15 @@ class Emulator:
         headers = {"Authorization": f"Bearer {self.api_key}", **options.pop("headers", {})}  # type: ignore[dict-item]
         return httpx.Client(base_url=self.ark_base_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
 
+    @property
+    def fal_url(self) -> str:
+        """Where fal's queue host is: endpoint ids and request paths below it."""
+        return f"{self.url}/fal"
+
+    def fal(self, **options: object) -> httpx.Client:
+        headers = {"Authorization": f"Key {self.api_key}", **options.pop("headers", {})}  # type: ignore[dict-item]
+        return httpx.Client(base_url=self.fal_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
+
     def openai(self, **options: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         return httpx.Client(base_url=self.openai_base_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]

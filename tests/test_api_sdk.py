@@ -196,3 +196,21 @@ def test_a_seedance_video_with_seed_silence_and_a_last_frame_comes_from_the_cdn(
     with pytest.raises(openai.BadRequestError) as raised:
         sdk.videos.create(prompt="x", model="dreamina-seedance-2-0-260128", seconds="16")
     assert raised.value.body["param"] == "seconds"
+
+
+def test_a_kling_video_through_fal_from_a_start_and_a_last_frame(sdk, emulator):
+    video = sdk.videos.create(
+        prompt=f"a paper boat on a river {INSTANT}",
+        model="fal-ai/kling-video/v3/pro",
+        seconds="10",
+        size="1080x1920",
+        input_reference=("start.png", io.BytesIO(image_bytes(1080, 1920)), "image/png"),
+        extra_body={"last_frame": {"image_url": data_url(1080, 1920)}, "audio": "true"},
+    )
+    settle(video.id)
+    assert sdk.videos.retrieve(video.id).status == "completed"
+    job = emulator.job(Video.objects.get(pk=video.id).provider_job_id.rsplit("/", 1)[1])
+    assert job.model == "fal-ai/kling-video/v3/pro/image-to-video"
+    assert set(job.inputs["body"]) == {"prompt", "start_image_url", "end_image_url", "duration", "generate_audio"}
+    assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
+    assert sdk.videos.download_content(video.id, variant="thumbnail").read()[8:12] == b"WEBP"

@@ -29,13 +29,18 @@ def offered_models(response) -> dict[str, list[str]]:
 
 
 def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_providers):
-    veo = ["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview"]
-    assert offered_models(alice_client.get(reverse("videos:new"))) == {
-        "Emulator (Azure Sora jobs protocol)": ["sora"],
-        "Emulator (Gemini API, Veo)": veo,
-        "Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"],
-    }
-    Provider.objects.filter(name__in=["emulator-azure", "emulator-gemini"]).update(enabled=False)
+    offered = offered_models(alice_client.get(reverse("videos:new")))
+    assert offered["Emulator (Azure Sora jobs protocol)"] == ["sora"]
+    assert offered["Emulator (OpenAI Videos protocol)"] == ["sora-2", "sora-2-pro"]
+    assert offered["Emulator (Gemini API, Veo)"] == [
+        "veo-3.1-generate-preview",
+        "veo-3.1-fast-generate-preview",
+        "veo-3.1-lite-generate-preview",
+    ]
+    assert "dreamina-seedance-2-0-260128" in offered["Emulator (Ark, Seedance)"]
+    assert "fal-ai/kling-video/v3/pro" in offered["Emulator (fal queue)"]
+    assert len(offered) == 5
+    Provider.objects.exclude(name="emulator-openai").update(enabled=False)
     response = alice_client.get(reverse("videos:new"))
     assert offered_models(response) == {"Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"]}
     assert '"sora"' not in response.content.decode().split('id="model-options"')[1]

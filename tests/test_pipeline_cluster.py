@@ -32,7 +32,7 @@ def wait_for(videos: list[Video], cluster, *, states=SETTLED, timeout: float = 6
 
 
 def create(owner, provider, prompt: str = f"a lighthouse {INSTANT}", **fields) -> Video:
-    seconds = {"openai": 4, "azure_sora": 5, "gemini": 8, "ark": 5}[provider.kind]
+    seconds = {"openai": 4, "azure_sora": 5, "gemini": 8, "ark": 5, "fal": 5}[provider.kind]
     defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": seconds}
     return services.video_create(owner=owner, provider=provider, prompt=prompt, **{**defaults, **fields})
 
@@ -60,7 +60,14 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
         alice, providers["emulator-gemini"], input_image=services.InputImage(image_bytes(1280, 720), "image/png")
     )
     seedance = create(alice, providers["emulator-ark"], options={"audio": False, "seed": 7})
-    wait_for([text, image, variants, moderated, veo, seedance], cluster)
+    kling = create(
+        alice,
+        providers["emulator-fal"],
+        model="fal-ai/kling-video/v3/pro",
+        size="1080x1920",
+        input_image=services.InputImage(image_bytes(1080, 1920), "image/png"),
+    )
+    wait_for([text, image, variants, moderated, veo, seedance, kling], cluster)
     remix = create(alice, openai, prompt=f"the same at night {INSTANT}", remix_source=text)
     wait_for([remix], cluster)
 
@@ -75,6 +82,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     assert_stored(veo, s3, {"video", "thumbnail"})  # the thumbnail made here, from the stored video
     assert seedance.state == "ready", (seedance.error_code, seedance.error_message)
     assert_stored(seedance, s3, {"video", "thumbnail"})  # fetched from the CDN without credentials
+    assert kling.state == "ready", (kling.error_code, kling.error_message)
+    assert_stored(kling, s3, {"video", "thumbnail"})
     assert s3.unfinished_uploads() == []
     assert s3.keys(f"videos/{alice.pk}/{image.pk}/input")  # the start frame is kept
 

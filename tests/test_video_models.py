@@ -77,4 +77,10 @@ def test_provider_keys_are_encrypted_and_masked(db):
 
 def test_zero_config_has_one_emulator_provider_per_protocol(db):
     kinds = dict(Provider.objects.filter(is_emulator=True, enabled=True).values_list("name", "kind"))
-    assert kinds == {"emulator-openai": "openai", "emulator-azure": "azure_sora", "emulator-gemini": "gemini"}
+    assert kinds == {
+        "emulator-openai": "openai",
+        "emulator-azure": "azure_sora",
+        "emulator-gemini": "gemini",
+        "emulator-ark": "ark",
+        "emulator-fal": "fal",
+    }

@@ -57,6 +57,9 @@ class Capabilities:
     retention_from: RetentionFrom = "completion"
     # Words shown to people: the model's name in the form and in /v1/models.
     label: str = ""
+    # How the protocol's adapter turns a request into its own fields, where that is data rather
+    # than code (fal: which endpoint, which field carries the prompt, the frames, the duration).
+    mapping: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         problems = []
@@ -164,6 +167,10 @@ def _coerce(name: str, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise TypeError("expected an object of size: variants")
         return MappingProxyType({str(size): int(limit) for size, limit in value.items()})
+    if name == "mapping":
+        if not isinstance(value, Mapping):
+            raise TypeError("expected an object")
+        return MappingProxyType(dict(value))
     if name in ("first_frame", "last_frame", "negative_prompt", "seed", "remix"):
         if not isinstance(value, bool):
             raise TypeError("expected true or false")
@@ -241,6 +248,12 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=24 * 3600,
         retention_from="creation",
     ),
+    # fal: each model's entry says what it takes (BUILTIN below); results kept 7 days by default.
+    "fal": Capabilities(
+        sizes=("1280x720", "720x1280"),
+        seconds=(5,),
+        retention_seconds=7 * 24 * 3600,
+    ),
 }
 
 _VEO_4K = ("3840x2160", "2160x3840")
@@ -266,6 +279,162 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     ("ark", "dreamina-seedance-2-0-260128"): {"label": "Seedance 2"},
     ("ark", "dreamina-seedance-2-0-fast-260128"): {"label": "Seedance 2 Fast"},
     ("ark", "doubao-seedance-2-0-260128"): {"label": "Seedance 2 (Volcengine)"},
+    # fal: the model id is the endpoint family; `mapping` says which endpoint and fields carry what.
+    ("fal", "fal-ai/kling-video/v3/pro"): {
+        "label": "Kling 3 Pro (fal)",
+        "sizes": ("1920x1080", "1080x1920", "1080x1080"),
+        "seconds": (5, 10),
+        "last_frame": True,
+        "audio": "optional",
+        "negative_prompt": True,
+        "mapping": MappingProxyType(
+            {
+                "duration_format": "{seconds}",
+                "endpoints": {
+                    "text": {
+                        "id": "fal-ai/kling-video/v3/pro/text-to-video",
+                        "fields": {
+                            "prompt": "prompt",
+                            "duration": "duration",
+                            "aspect_ratio": "aspect_ratio",
+                            "negative_prompt": "negative_prompt",
+                            "audio": "generate_audio",
+                        },
+                    },
+                    "image": {
+                        "id": "fal-ai/kling-video/v3/pro/image-to-video",
+                        "fields": {
+                            "prompt": "prompt",
+                            "first_frame": "start_image_url",
+                            "last_frame": "end_image_url",
+                            "duration": "duration",
+                            "negative_prompt": "negative_prompt",
+                            "audio": "generate_audio",
+                        },
+                    },
+                },
+            }
+        ),
+    },
+    ("fal", "fal-ai/wan-25-preview"): {
+        "label": "Wan 2.5 (fal)",
+        "sizes": ("1280x720", "720x1280", "1920x1080", "1080x1920", "854x480", "480x854"),
+        "seconds": (5, 10),
+        "audio": "always",
+        "negative_prompt": True,
+        "seed": True,
+        "mapping": MappingProxyType(
+            {
+                "duration_format": "{seconds}",
+                "endpoints": {
+                    "text": {
+                        "id": "fal-ai/wan-25-preview/text-to-video",
+                        "fields": {
+                            "prompt": "prompt",
+                            "duration": "duration",
+                            "aspect_ratio": "aspect_ratio",
+                            "resolution": "resolution",
+                            "negative_prompt": "negative_prompt",
+                            "seed": "seed",
+                        },
+                    },
+                    "image": {
+                        "id": "fal-ai/wan-25-preview/image-to-video",
+                        "fields": {
+                            "prompt": "prompt",
+                            "first_frame": "image_url",
+                            "duration": "duration",
+                            "resolution": "resolution",
+                            "negative_prompt": "negative_prompt",
+                            "seed": "seed",
+                        },
+                    },
+                },
+            }
+        ),
+    },
+    ("fal", "fal-ai/minimax/hailuo-02/standard"): {
+        "label": "MiniMax Hailuo 02 (fal)",
+        "sizes": ("1366x768",),
+        "seconds": (6, 10),
+        "last_frame": True,
+        "mapping": MappingProxyType(
+            {
+                "duration_format": "{seconds}",
+                "endpoints": {
+                    "text": {
+                        "id": "fal-ai/minimax/hailuo-02/standard/text-to-video",
+                        "fields": {"prompt": "prompt", "duration": "duration"},
+                    },
+                    "image": {
+                        "id": "fal-ai/minimax/hailuo-02/standard/image-to-video",
+                        "fields": {
+                            "prompt": "prompt",
+                            "first_frame": "image_url",
+                            "last_frame": "end_image_url",
+                            "duration": "duration",
+                        },
+                    },
+                },
+            }
+        ),
+    },
+    ("fal", "fal-ai/veo3.1"): {
+        "label": "Veo 3.1 (fal)",
+        "sizes": ("1280x720", "720x1280", "1920x1080", "1080x1920"),
+        "seconds": (4, 6, 8),
+        "seconds_by_size": MappingProxyType({"1920x1080": (8,), "1080x1920": (8,)}),
+        "last_frame": True,
+        "audio": "optional",
+        "negative_prompt": True,
+        "seed": True,
+        "mapping": MappingProxyType(
+            {
+                "duration_format": "{seconds}s",
+                "endpoints": {
+                    "text": {
+                        "id": "fal-ai/veo3.1",
+                        "fields": {
+                            "prompt": "prompt",
+                            "duration": "duration",
+                            "aspect_ratio": "aspect_ratio",
+                            "resolution": "resolution",
+                            "negative_prompt": "negative_prompt",
+                            "seed": "seed",
+                            "audio": "generate_audio",
+                        },
+                    },
+                    "image": {
+                        "id": "fal-ai/veo3.1/image-to-video",
+                        "fields": {
+                            "prompt": "prompt",
+                            "first_frame": "image_url",
+                            "duration": "duration",
+                            "resolution": "resolution",
+                            "aspect_ratio": "aspect_ratio",
+                            "negative_prompt": "negative_prompt",
+                            "seed": "seed",
+                            "audio": "generate_audio",
+                        },
+                    },
+                    "frames": {
+                        "id": "fal-ai/veo3.1/first-last-frame-to-video",
+                        "fields": {
+                            "prompt": "prompt",
+                            "first_frame": "first_frame_url",
+                            "last_frame": "last_frame_url",
+                            "duration": "duration",
+                            "resolution": "resolution",
+                            "aspect_ratio": "aspect_ratio",
+                            "negative_prompt": "negative_prompt",
+                            "seed": "seed",
+                            "audio": "generate_audio",
+                        },
+                    },
+                },
+            }
+        ),
+    },
 }
 
 

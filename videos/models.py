@@ -30,12 +30,14 @@ class ProviderKind(models.TextChoices):
     AZURE_SORA = "azure_sora", "Azure OpenAI Sora jobs protocol"
     GEMINI = "gemini", "Gemini API (Veo)"
     ARK = "ark", "BytePlus ModelArk / Volcengine Ark (Seedance)"
+    FAL = "fal", "fal queue (Kling, Wan, Hailuo, Veo and more)"
 
 
 class AuthStyle(models.TextChoices):
     BEARER = "bearer", "Authorization: Bearer"
     API_KEY = "api_key", "api-key header"
     GOOG_API_KEY = "goog_api_key", "x-goog-api-key header"
+    KEY = "key", "Authorization: Key (fal)"
 
 
 class Provider(models.Model):

@@ -86,6 +86,7 @@ def submission_spec(video: Video) -> SubmissionSpec:
     for item in video.input_images or []:
         more.setdefault(item["role"], []).append(SpecImage(_read(item["key"]), item["type"]))
     options = video.options or {}
+    record = video.capabilities
     return SubmissionSpec(
         model=video.model,
         prompt=video.prompt,
@@ -101,6 +102,8 @@ def submission_spec(video: Video) -> SubmissionSpec:
         negative_prompt=options.get("negative_prompt"),
         seed=options.get("seed"),
         audio=options.get("audio"),
+        mapping=record.mapping,
+        keep_seconds=record.retention_seconds,
     )
 
 

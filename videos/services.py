@@ -687,6 +687,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-fal": EmulatorProvider(
+        display_name="Emulator (fal queue)",
+        kind=ProviderKind.FAL,
+        path="/fal",
+        auth_style=AuthStyle.KEY,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("fal")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
 }
 
 

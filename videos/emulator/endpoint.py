@@ -43,6 +43,8 @@ def presented_key(request: HttpRequest) -> str:
     authorization = request.headers.get("Authorization", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:].strip()
+    if authorization[:4].lower() == "key ":
+        return authorization[4:].strip()
     google = request.headers.get("x-goog-api-key", "").strip() or request.GET.get("key", "").strip()
     return request.headers.get("api-key", "").strip() or google
 
@@ -63,6 +65,8 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
     if protocol == "azure":
         raise ApiError(401, _AZURE_DENIED)
     given = presented_key(request)
+    if protocol == "fal":
+        raise ApiError(401, "No user found for Key ID and Secret" if given else "Authentication is required")
     if protocol == "ark":
         raise ApiError(
             401,
@@ -99,6 +103,8 @@ def not_found(request: HttpRequest, protocol: str) -> ApiError:
         return ApiError(404, "Resource not found")
     if protocol == "gemini":
         return ApiError(404, "Requested entity was not found.")
+    if protocol == "fal":
+        return ApiError(404, "Not Found")
     if protocol == "ark":
         return ApiError(404, f"The requested path {request.path} is not found.", code="NotFound", type="NotFound")
     # The path as the client would see it on api.openai.com, without the emulator's prefix.

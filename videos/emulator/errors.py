@@ -98,6 +98,11 @@ def render(protocol: str, error: ApiError) -> JsonResponse:
         body = google_error(error)
     elif protocol == "ark":
         body = {"error": ark_error(error)}
+    elif protocol == "fal":
+        # FastAPI's shape: a list of problems for invalid input, else a sentence.
+        body = {"detail": list(error.details) if error.details else error.message}
+        if error.code and not error.details:
+            body["error_type"] = error.code
     elif protocol == "azure":
         body = {"error": {"code": error.azure_code, "message": error.message}}
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 
 # Crockford's base32, lower case, as in Azure's `task_01jwcet0eje35tc5jy54yjax5q`.
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -42,3 +43,7 @@ def ark_task_id() -> str:
     """`cgt-` , the creation time to the second, and five random characters."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
     return f"cgt-{stamp}-{secrets.token_hex(3)[:5]}"
+
+
+def fal_request_id() -> str:
+    return str(uuid.uuid4())

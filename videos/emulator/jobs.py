@@ -60,6 +60,7 @@ def create_job(
         "azure": settings.EMULATOR_AZURE_RETENTION_SECONDS,
         "gemini": settings.EMULATOR_GEMINI_RETENTION_SECONDS,
         "ark": settings.EMULATOR_ARK_RETENTION_SECONDS,
+        "fal": 7 * 24 * 3600,  # or what the submission asked for (fal_views)
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -84,6 +85,7 @@ def create_job(
                 "azure": ids.task_id,
                 "gemini": ids.operation_id,
                 "ark": ids.ark_task_id,
+                "fal": ids.fal_request_id,
             }[protocol](),
             protocol=protocol,
             model=model,

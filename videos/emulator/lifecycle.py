@@ -41,12 +41,12 @@ def _progress(job: Job, at: datetime) -> int:
 
 
 def expires_at(job: Job) -> datetime | None:
-    """OpenAI keeps results for a while after completion, Azure and the Gemini API after creation."""
+    """OpenAI and fal keep results for a while after completion; Azure, the Gemini API and Ark after creation."""
     if job.outcome != "succeed" and job.protocol == "openai":
         return None
     if job.force_expired:
         return job.finished_at
-    base = job.finished_at if job.protocol == "openai" else job.created_at
+    base = job.finished_at if job.protocol in ("openai", "fal") else job.created_at
     return base + timedelta(seconds=job.retention_seconds)
 
 

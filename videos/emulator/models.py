@@ -13,6 +13,7 @@ PROTOCOL_CHOICES = [
     ("azure", "Azure Sora jobs"),
     ("gemini", "Gemini API (Veo)"),
     ("ark", "Ark content generation (Seedance)"),
+    ("fal", "fal queue"),
 ]
 PROTOCOLS = tuple(name for name, _ in PROTOCOL_CHOICES)
 OUTCOME_CHOICES = [
@@ -24,7 +25,8 @@ OUTCOME_CHOICES = [
 
 class Job(models.Model):
     """One generation job: an OpenAI video (`video_...`), an Azure job (`task_...`), a Veo
-    operation (its last name segment, 12 letters and digits) or an Ark task (`cgt-...`)."""
+    operation (its last name segment, 12 letters and digits), an Ark task (`cgt-...`) or a fal
+    request (a UUID; `model` holds the endpoint id)."""
 
     public_id = models.CharField(max_length=64, unique=True)
     protocol = models.CharField(max_length=8, choices=PROTOCOL_CHOICES)

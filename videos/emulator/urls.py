@@ -4,6 +4,7 @@
 /emulator/azure/openai/v1/video/generations/...        Azure Sora jobs (endpoint .../azure)
 /emulator/gemini/v1beta/models/...                      Gemini API, Veo (base URL .../gemini; /v1 too)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
+/emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
 /emulator/_control/...                                  fault switches and counters (control.py)
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from videos.emulator import ark_views, azure_views, control, gemini_views, openai_views
+from videos.emulator import ark_views, azure_views, control, fal_views, gemini_views, openai_views
 from videos.emulator.endpoint import catch_all
 
 app_name = "emulator"
@@ -51,6 +52,12 @@ urlpatterns = [
     path("ark/api/v3/contents/generations/tasks/<str:task>", ark_views.task, name="ark-task"),
     path("ark/_cdn/<str:task_id>/video.mp4", ark_views.cdn, name="ark-cdn"),
     re_path(r"^ark/", catch_all("ark")),
+    path("fal/_cdn/files/<str:request_id>/output.mp4", fal_views.cdn, name="fal-cdn"),
+    path("fal/<str:owner>/<str:app>/requests/<str:request_id>/status", fal_views.status_view, name="fal-status"),
+    path("fal/<str:owner>/<str:app>/requests/<str:request_id>/cancel", fal_views.cancel_view, name="fal-cancel"),
+    path("fal/<str:owner>/<str:app>/requests/<str:request_id>", fal_views.result_view, name="fal-result"),
+    re_path(r"^fal/(?P<endpoint_id>[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+)$", fal_views.submit_view, name="fal-submit"),
+    re_path(r"^fal/", catch_all("fal")),
     path("_control/faults", control.faults, name="control-faults"),
     path("_control/faults/<int:fault_id>", control.faults, name="control-fault"),
     path("_control/counters", control.counters, name="control-counters"),

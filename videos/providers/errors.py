@@ -72,6 +72,13 @@ def parse_error_body(body: Any) -> tuple[str | None, str | None]:
     """(code, message) from OpenAI's `{"error": {...}}` or Azure's flat `{"code", "message"}`."""
     if not isinstance(body, dict):
         return None, None
+    detail = body.get("detail")
+    if detail is not None and "error" not in body:
+        # fal (FastAPI): {"detail": "..."} or {"detail": [{"loc", "msg", "type"}]}, `error_type` beside.
+        first = detail[0] if isinstance(detail, list) and detail and isinstance(detail[0], dict) else {}
+        message = detail if isinstance(detail, str) else first.get("msg")
+        code = body.get("error_type") or first.get("type")
+        return (str(code) if code else None), (str(message) if message else None)
     error = body.get("error", body)
     if isinstance(error, str):
         return None, error

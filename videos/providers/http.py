@@ -91,6 +91,8 @@ class ProviderHttp:
             headers["api-key"] = self.config.api_key
         elif self.config.auth_style == "goog_api_key":
             headers["x-goog-api-key"] = self.config.api_key
+        elif self.config.auth_style == "key":
+            headers["Authorization"] = f"Key {self.config.api_key}"
         else:
             headers["Authorization"] = f"Bearer {self.config.api_key}"
         return headers
@@ -106,14 +108,15 @@ class ProviderHttp:
         files: Any = None,
         create: bool = False,
         expect: tuple[int, ...] = (200,),
+        headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """One call, no retries. `create=True` marks calls that start billable work."""
         what = f"{method} {path}"
         self.calls += 1
         # Identity: a compressed body would be inflated in steps the byte cap cannot bound.
-        headers = {"Accept": "application/json", "Accept-Encoding": "identity", **self.auth_headers()}
+        sent = {"Accept": "application/json", "Accept-Encoding": "identity", **(headers or {}), **self.auth_headers()}
         request = self.client.build_request(
-            method, self.url(path), params=self.params(params), json=json, data=data, files=files, headers=headers
+            method, self.url(path), params=self.params(params), json=json, data=data, files=files, headers=sent
         )
         try:
             response = self.client.send(request, stream=True)

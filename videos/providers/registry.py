@@ -5,6 +5,7 @@ from __future__ import annotations
 from videos.providers.ark import ArkSeedanceProvider
 from videos.providers.azure_sora import AzureSoraProvider
 from videos.providers.base import VideoProvider
+from videos.providers.fal import FalQueueProvider
 from videos.providers.gemini import GeminiVeoProvider
 from videos.providers.openai import OpenAIVideoProvider
 from videos.providers.types import ProviderConfig
@@ -14,6 +15,7 @@ PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "azure_sora": AzureSoraProvider,
     "gemini": GeminiVeoProvider,
     "ark": ArkSeedanceProvider,
+    "fal": FalQueueProvider,
 }
 
 

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
-ProviderKind = Literal["openai", "azure_sora", "gemini", "ark"]
-AuthStyle = Literal["bearer", "api_key", "goog_api_key"]
+ProviderKind = Literal["openai", "azure_sora", "gemini", "ark", "fal"]
+AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
 
@@ -28,15 +28,23 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "azure_sora": "api_key",
     "gemini": "goog_api_key",
     "ark": "bearer",
+    "fal": "key",
 }
-_DEFAULT_API_VERSION: dict[str, str | None] = {"openai": None, "azure_sora": "preview", "gemini": None, "ark": None}
+_DEFAULT_API_VERSION: dict[str, str | None] = {
+    "openai": None,
+    "azure_sora": "preview",
+    "gemini": None,
+    "ark": None,
+    "fal": None,
+}
 # Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
 # from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
 DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
     "gemini": (".googleapis.com", ".googleusercontent.com"),
     "ark": (".volces.com", ".bytepluses.com", ".byteplus.com"),
+    "fal": (".fal.media", "fal.media", "storage.googleapis.com"),
 }
-_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "ark": 100}
+_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "ark": 100, "fal": 1}
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,10 @@ class ProviderConfig:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
         if not self.auth_style:  # None, or a blank form/database field
             object.__setattr__(self, "auth_style", _DEFAULT_AUTH[self.kind])
-        if self.auth_style not in ("bearer", "api_key", "goog_api_key"):
-            raise ValueError(f"auth_style must be 'bearer', 'api_key' or 'goog_api_key', got {self.auth_style!r}")
+        if self.auth_style not in ("bearer", "api_key", "goog_api_key", "key"):
+            raise ValueError(
+                f"auth_style must be 'bearer', 'api_key', 'goog_api_key' or 'key', got {self.auth_style!r}"
+            )
         if self.api_version is None:
             object.__setattr__(self, "api_version", _DEFAULT_API_VERSION[self.kind])
         known = DEFAULT_REDIRECT_HOSTS.get(self.kind, ())
@@ -143,6 +153,10 @@ class SubmissionSpec:
     seed: int | None = None
     # None: the model's default; False asks a model that can be silent for no sound.
     audio: bool | None = None
+    # The model's protocol mapping from the catalogue (videos.catalogue.Capabilities.mapping).
+    mapping: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    # How long the platform needs the provider to keep the results (asked for where a protocol can).
+    keep_seconds: int | None = None
 
     @property
     def width_height(self) -> tuple[int, int]:
