@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import bearer, make_user
 from django.conf import settings
@@ -144,3 +146,75 @@ def test_staff_see_each_users_usage(client, staff, alice, settings, media_root):
     assert f"12 / {settings.USER_DAILY_SECONDS}" in listing
     detail = client.get(reverse("admin:accounts_user_change", args=[alice.pk])).content.decode()
     assert "1 of 5 videos in flight; 12 of 600 seconds requested today" in detail
+
+
+def provider_form(provider, **changes) -> dict:
+    data = {
+        "name": provider.name,
+        "display_name": provider.display_name,
+        "kind": provider.kind,
+        "base_url": provider.base_url,
+        "auth_style": provider.auth_style,
+        "api_version": provider.api_version,
+        "model_names": json.dumps(provider.model_names),
+        "sizes": "[]",
+        "seconds": "[]",
+        "max_concurrent_jobs": 2,
+        "requests_per_minute": 60,
+        "model_capabilities": "{}",
+        "download_hosts": "",
+        "enabled": "on",
+    }
+    return {**data, **changes}
+
+
+def test_staff_add_a_model_and_narrow_another_without_code(client, staff):
+    client.force_login(staff)
+    provider = Provider.objects.get(name="emulator-gemini")
+    url = reverse("admin:videos_provider_change", args=[provider.pk])
+    overrides = {
+        "veo-3.1-generate-preview": {"seconds": [8], "negative_prompt": False},
+        "veo-4-preview": {"sizes": ["1280x720"], "seconds": [10], "label": "Veo 4"},
+    }
+    names = ["veo-3.1-generate-preview", "veo-4-preview"]
+    response = client.post(
+        url,
+        provider_form(
+            provider,
+            model_names=json.dumps(names),
+            model_capabilities=json.dumps(overrides),
+            download_hosts=".videos.example.net\ncdn.example.org:8443",
+        ),
+    )
+    assert response.status_code == 302, response.content[:3000]
+    provider.refresh_from_db()
+    narrowed = provider.capabilities("veo-3.1-generate-preview")
+    assert narrowed.seconds == (8,)
+    assert not narrowed.negative_prompt
+    assert narrowed.last_frame  # the rest stays as the catalogue says
+    added = provider.capabilities("veo-4-preview")
+    assert (added.sizes, added.seconds, added.retention_seconds) == (("1280x720",), (10,), 2 * 86400)
+    assert provider.as_config().redirect_allow_hosts[-2:] == (".videos.example.net", "cdn.example.org:8443")
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "hosts", "message"),
+    [
+        ({"sora-2": {"seconds": "eight"}}, "", "seconds"),
+        ({"sora-2": {"colour": True}}, "", "unknown capability"),
+        ({"sora-3": {"seconds": [4]}}, "", "not one of this provider"),
+        ({"sora-2": {"sizes": ["wide"]}}, "", "WIDTHxHEIGHT"),
+        ({}, "https://cdn.example.org/x", "not a host name"),
+    ],
+)
+def test_capabilities_and_hosts_that_make_no_sense_are_refused(client, staff, capabilities, hosts, message):
+    client.force_login(staff)
+    provider = Provider.objects.get(name="emulator-openai")
+    url = reverse("admin:videos_provider_change", args=[provider.pk])
+    response = client.post(
+        url, provider_form(provider, model_capabilities=json.dumps(capabilities), download_hosts=hosts)
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    provider.refresh_from_db()
+    assert provider.model_capabilities == {}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -7,7 +8,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
 
-from videos import archive, pipeline, services
+from videos import archive, catalogue, pipeline, services
 from videos.models import Heartbeat, Provider, ProviderState, Video, VideoAsset, VideoState
 
 
@@ -35,9 +36,14 @@ class ProviderForm(forms.ModelForm):
             "max_concurrent_jobs",
             "requests_per_minute",
             "retention_seconds",
+            "model_capabilities",
+            "download_hosts",
             "enabled",
         ]
-        widgets = {"base_url": forms.URLInput(attrs={"size": 60})}
+        widgets = {
+            "base_url": forms.URLInput(attrs={"size": 60}),
+            "download_hosts": forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        }
 
         @staticmethod
         def formfield_callback(field, **kwargs):
@@ -48,6 +54,13 @@ class ProviderForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
+        self._check_capabilities(cleaned)
+        for line in (cleaned.get("download_hosts") or "").splitlines():
+            host = line.strip().lower()
+            if host and not re.fullmatch(r"\.?[a-z0-9-]+(\.[a-z0-9-]+)*(:[0-9]{1,5})?", host):
+                self.add_error(
+                    "download_hosts", f"{line.strip()!r} is not a host name (one per line, no scheme or path)."
+                )
         # The stored key goes wherever base_url points: whoever moves it must know the key.
         if self.instance.pk and "base_url" in self.changed_data and not cleaned.get("new_api_key"):
             self.add_error(
@@ -55,6 +68,37 @@ class ProviderForm(forms.ModelForm):
                 "Enter the API key again to change the base URL: the stored key is never sent to a new address.",
             )
         return cleaned
+
+    def _check_capabilities(self, cleaned: dict[str, Any]) -> None:
+        """Every model's record, as the platform will read it, must make sense before it is saved."""
+        kind = cleaned.get("kind")
+        overrides = cleaned.get("model_capabilities") or {}
+        if not kind or "kind" in self.errors:
+            return
+        if not isinstance(overrides, dict) or any(not isinstance(v, dict) for v in overrides.values()):
+            self.add_error(
+                "model_capabilities", 'Give an object of model: {capability: value}, e.g. {"m": {"seconds": [8]}}.'
+            )
+            return
+        names = list(cleaned.get("model_names") or [])
+        unknown = sorted(set(overrides) - set(names))
+        if unknown:
+            self.add_error("model_capabilities", f"{unknown[0]!r} is not one of this provider's model names.")
+        for model in names:
+            try:
+                catalogue.capabilities(
+                    kind,
+                    str(model),
+                    provider_wide={
+                        "sizes": cleaned.get("sizes"),
+                        "seconds": cleaned.get("seconds"),
+                        "max_variants": cleaned.get("max_variants"),
+                        "retention_seconds": cleaned.get("retention_seconds"),
+                    },
+                    per_model=overrides.get(model),
+                )
+            except catalogue.InvalidCapabilities as exc:
+                self.add_error("model_capabilities", f"{model}: {exc}")
 
     def save(self, commit: bool = True) -> Provider:
         provider = super().save(commit=False)
