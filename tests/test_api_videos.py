@@ -10,6 +10,7 @@ from conftest import bearer
 from django.test import Client
 from django.utils import timezone
 from emulator_fixtures import image_bytes
+from PIL import Image
 
 from accounts.models import ApiToken
 from videos.api.representation import download_token
@@ -241,7 +242,6 @@ BAD_IMAGES = [
     ("doc.png", b"%PDF-1.7\n" + bytes(500), "invalid_image"),
     ("vector.png", b'<svg xmlns="http://www.w3.org/2000/svg" width="1280" height="720"></svg>', "invalid_image"),
     ("anim.png", image_bytes(1280, 720, "GIF"), "unsupported_image"),
-    ("small.png", image_bytes(640, 360), "image_size_mismatch"),
     ("bomb.png", png_claiming(5000, 5000), "image_too_large"),
     ("bigger-bomb.png", png_claiming(50000, 50000), "image_too_large"),
 ]
@@ -257,6 +257,64 @@ def test_a_start_frame_is_judged_by_its_content(client, alice_token, media_root,
     envelope(response, 400, code, "input_reference")
     assert not Video.objects.exists()
     assert not list(media_root.rglob("*.*"))
+
+
+def stored_frame(video: Video, media_root) -> Image.Image:
+    return Image.open(media_root / video.input_image_key)
+
+
+def test_a_frame_of_another_shape_is_cropped_by_default_padded_or_refused(client, alice_token, media_root):
+    # A tall phone photo, red on top and blue below, for a landscape video.
+    photo = Image.new("RGB", (600, 1200), (200, 0, 0))
+    photo.paste((0, 0, 200), (0, 600, 600, 1200))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG")
+
+    def send(**fields):
+        upload = io.BytesIO(buffer.getvalue())
+        upload.name = "phone.jpg"
+        return client.post(
+            "/v1/videos",
+            {"prompt": "x", "size": "1280x720", "input_reference": upload, **fields},
+            **bearer(alice_token),
+        )
+
+    cropped = Video.objects.get(pk=send().json()["id"])
+    with stored_frame(cropped, media_root) as frame:
+        assert frame.size == (1280, 720)
+        assert frame.format == "JPEG"
+        # The centre is kept: the red and blue halves meet in the middle row.
+        assert frame.getpixel((640, 10))[0] > 150
+        assert frame.getpixel((640, 710))[2] > 150
+    assert cropped.options == {"input_fit": "crop"}
+    padded = Video.objects.get(pk=send(input_fit="pad").json()["id"])
+    with stored_frame(padded, media_root) as frame:
+        assert frame.size == (1280, 720)
+        assert max(frame.getpixel((20, 360))) < 20  # a black bar beside the picture
+        assert frame.getpixel((640, 100))[0] > 150
+    envelope(send(input_fit="exact"), 400, "image_size_mismatch", "input_reference")
+    envelope(send(input_fit="stretch"), 400, "invalid_value", "input_fit")
+    assert Video.objects.count() == 2
+
+
+def test_a_phone_photo_is_turned_upright_before_it_is_fitted(client, alice_token, media_root):
+    # Stored sideways with EXIF orientation 6 (rotate 90° clockwise to view): upright it is tall.
+    sideways = Image.new("RGB", (1280, 720), (0, 160, 0))
+    sideways.paste((200, 0, 0), (0, 0, 640, 720))  # what is upright the top half
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    sideways.save(buffer, "JPEG", exif=exif)
+    upload = io.BytesIO(buffer.getvalue())
+    upload.name = "phone.jpg"
+    response = client.post(
+        "/v1/videos", {"prompt": "x", "size": "720x1280", "input_reference": upload}, **bearer(alice_token)
+    )
+    video = Video.objects.get(pk=response.json()["id"])
+    with stored_frame(video, media_root) as frame:
+        assert frame.size == (720, 1280)
+        assert frame.getpixel((360, 100))[0] > 150  # red on top once upright
+        assert frame.getpixel((360, 1200))[1] > 120
 
 
 def test_an_oversized_image_is_a_413_envelope(client, alice_token, settings):

@@ -220,14 +220,25 @@ def test_image_to_video_previews_the_frame_and_plays(live_server, providers, pag
     nav(page).get_by_role("link", name="New video").click()
     page.get_by_label("Prompt").fill(f"The orange wall slowly cracks open {WATCHABLE}")
     page.get_by_label("Size").select_option("1280x720")
-    expect(page.locator("#image-hint")).to_contain_text(f"exactly {px('1280x720')} pixels")
+    expect(page.locator("#image-hint")).to_contain_text(f"fitted to the {px('1280x720')} frame")
 
     # A picture of another size: previewed, and the hint offers the matching video size.
     page.get_by_label("Start frame (optional)").set_input_files(str(picture(tmp_path / "tall.png", 720, 1280)))
     page.locator("#image-preview img").wait_for()
     page.wait_for_function("document.querySelector('#image-preview img').naturalWidth === 720")
     hint = page.locator("#image-hint")
-    expect(hint).to_contain_text(f"This image is {px('720x1280')}, but the video is {px('1280x720')}")
+    expect(hint).to_contain_text(
+        f"This image is {px('720x1280')}, but the video is {px('1280x720')}: it will be cropped"
+    )
+    # The preview has the video's shape; the fit decides how the picture fills it.
+    frame = page.locator("#image-frame")
+    assert frame.evaluate("(node) => getComputedStyle(node).aspectRatio") == "1280 / 720"
+    assert page.locator("#image-frame img").evaluate("(node) => getComputedStyle(node).objectFit") == "cover"
+    page.get_by_label("Fit the frames").select_option("pad")
+    assert page.locator("#image-frame img").evaluate("(node) => getComputedStyle(node).objectFit") == "contain"
+    expect(hint).to_contain_text("black bars")
+    page.get_by_label("Fit the frames").select_option("exact")
+    expect(hint).to_contain_text("they must be the same size")
     hint.get_by_role("button", name=f"Use {px('720x1280')} for the video").click()
     expect(page.get_by_label("Size")).to_have_value("720x1280")
     expect(hint).to_contain_text("matches the video's size")
@@ -292,6 +303,7 @@ def test_invalid_forms_show_messages_next_to_the_fields(live_server, providers, 
     page.goto(url + "/videos/new/")
     page.get_by_label("Size").select_option("1280x720")
     page.get_by_label("Start frame (optional)").set_input_files(str(picture(tmp_path / "small.png", 640, 480)))
+    page.get_by_label("Fit the frames").select_option("exact")
     page.get_by_role("button", name="Generate video").click()
     page.get_by_text("The video was not created").wait_for()
     prompt_error = page.locator("#id_prompt_error")
@@ -390,6 +402,6 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     video = Video.objects.get(owner__username="vera")
     assert (video.model, video.size, video.seconds) == ("veo-3.1-generate-preview", "1280x720", 6)
     assert [item["role"] for item in video.input_images] == ["last_frame"]
-    assert video.options == {"negative_prompt": "text, watermarks"}
+    assert video.options == {"negative_prompt": "text, watermarks", "input_fit": "crop"}
     assert drive(video).state == "ready"
     assert errors == []

@@ -9,6 +9,7 @@ from api_helpers import make_video
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from emulator_fixtures import image_bytes
+from PIL import Image
 
 from videos.models import Provider, Video
 
@@ -116,13 +117,14 @@ def test_invalid_requests_get_a_message_next_to_the_field(
 @pytest.mark.parametrize(
     ("upload", "message"),
     [
+        # With "exact size only"; a crop or a pad would fit it.
         (SimpleUploadedFile("f.png", image_bytes(640, 480), content_type="image/png"), "The image is 640x480"),
         (SimpleUploadedFile("f.gif", image_bytes(1280, 720, "GIF"), content_type="image/gif"), "use JPEG, PNG or WebP"),
         (SimpleUploadedFile("f.png", b"not an image at all", content_type="image/png"), "not a readable"),
     ],
 )
 def test_bad_start_frames_are_refused_with_a_message(alice_client, offline_providers, upload, message):
-    response = new_video(alice_client, image=upload)
+    response = new_video(alice_client, image=upload, input_fit="exact")
     assert response.status_code == 400
     assert message in field_errors(response, "image")
     assert not Video.objects.exists()
@@ -230,3 +232,13 @@ def test_with_no_provider_enabled_the_form_says_so(alice_client, offline_provide
     assert "No video provider is enabled" in page
     response = new_video(alice_client)
     assert "No video provider is enabled" in field_errors(response, "model")
+
+
+def test_a_start_frame_of_another_size_is_cropped_to_the_video(alice_client, alice, offline_providers, media_root):
+    upload = SimpleUploadedFile("f.png", image_bytes(640, 480), content_type="image/png")
+    response = new_video(alice_client, image=upload)
+    assert response.status_code == 302
+    video = Video.objects.get()
+    assert video.options == {"input_fit": "crop"}
+    with Image.open(media_root / video.input_image_key) as frame:
+        assert f"{frame.width}x{frame.height}" == video.size

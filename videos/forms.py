@@ -18,6 +18,7 @@ from videos.validation import (
     MAX_PROMPT_CHARS,
     InvalidRequest,
     clean_audio,
+    clean_fit,
     clean_negative_prompt,
     clean_prompt,
     clean_seconds,
@@ -41,6 +42,7 @@ FIELD_FOR_PARAM = {
     "last_frame": "last_frame",
     "negative_prompt": "negative_prompt",
     "audio": "audio",
+    "input_fit": "input_fit",
 }
 
 
@@ -113,7 +115,7 @@ class VideoForm(RequestForm):
         required=False,
         label="Last frame (optional)",
         widget=forms.FileInput(attrs={"accept": IMAGE_TYPES}),
-        help_text="The video ends on this image; like the start frame, exactly the video's size.",
+        help_text="The video ends on this image, fitted like the start frame.",
     )
     negative_prompt = forms.CharField(
         required=False,
@@ -122,12 +124,23 @@ class VideoForm(RequestForm):
         help_text="What the video should not show, e.g. text, blur, people.",
     )
     audio = forms.BooleanField(required=False, label="With sound", initial=True)
+    input_fit = forms.ChoiceField(
+        required=False,
+        label="Fit the frames",
+        choices=[
+            ("crop", "Crop to fill the video"),
+            ("pad", "Fit inside, with black bars"),
+            ("exact", "Exact size only"),
+        ],
+        initial="crop",
+        help_text="A frame of another shape is cropped (or padded) to the video's size; the preview shows how.",
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.create_input: VideoCreateInput | None = None
         self.fields["image"].help_text = (
-            "A JPEG, PNG or WebP image of exactly the video's size in pixels, up to "
+            "A JPEG, PNG or WebP image, up to "
             f"{filesizeformat(settings.MAX_INPUT_IMAGE_BYTES)}. The video starts from it."
         )
         choices = model_choices()
@@ -189,18 +202,19 @@ class VideoForm(RequestForm):
         n_variants = self.checked(clean_variants, data.get("n_variants") or None, caps, size) if size else None
         image = None
         upload = data.get("image")
+        fit = self.checked(clean_fit, data.get("input_fit") or None) or "crop"
         if upload and size:
             if not caps.first_frame:
                 self.add_error("image", f"{model} cannot start from an image; remove the image or pick another model.")
             else:
-                image = self.checked(clean_upload, upload, size=size, param="image")
+                image = self.checked(clean_upload, upload, size=size, param="image", fit=fit)
         last_frame = None
         last_upload = data.get("last_frame")
         if last_upload and size:
             if not caps.last_frame:
                 self.add_error("last_frame", f"{model} cannot end on a given image; remove it or pick another model.")
             else:
-                last_frame = self.checked(clean_upload, last_upload, size=size, param="last_frame")
+                last_frame = self.checked(clean_upload, last_upload, size=size, param="last_frame", fit=fit)
         negative_prompt = self.checked(clean_negative_prompt, data.get("negative_prompt") or None, caps)
         # Only a model that can be silent is asked: the box means nothing to the others.
         audio = self.checked(clean_audio, bool(data.get("audio")), caps) if caps.audio == "optional" else None
@@ -220,6 +234,7 @@ class VideoForm(RequestForm):
                 last_frame=last_frame,
                 negative_prompt=negative_prompt,
                 audio=audio,
+                input_fit=fit if image or last_frame else None,
             )
         return data
 

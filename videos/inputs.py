@@ -38,8 +38,15 @@ class VideoCreateInput:
     negative_prompt: str | None = None
     seed: int | None = None
     audio: bool | None = None
+    # How the frames were fitted to the size (already applied to them); kept for the record.
+    input_fit: str | None = None
 
     def options(self) -> dict[str, object]:
         """The extensions asked for, as stored on the video (`Video.options`)."""
-        chosen = {"negative_prompt": self.negative_prompt, "seed": self.seed, "audio": self.audio}
+        chosen = {
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "audio": self.audio,
+            "input_fit": self.input_fit,
+        }
         return {name: value for name, value in chosen.items() if value is not None}

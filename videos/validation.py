@@ -11,7 +11,7 @@ import io
 import warnings
 
 from django.conf import settings
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from videos.catalogue import Capabilities
 from videos.inputs import InputImage
@@ -185,16 +185,50 @@ def too_large(byte_count: int, *, param: str) -> InvalidRequest:
     )
 
 
-def clean_upload(upload, *, size: str | None, param: str = "input_reference") -> InputImage:
+FITS = ("crop", "pad", "exact")
+
+
+def clean_fit(value: object) -> str:
+    """How a start or last frame of another size is fitted to the video: `crop` (the default:
+    scaled to fill the frame, the overflow cut from both sides), `pad` (scaled to fit inside,
+    with black bars) or `exact` (refused unless it already matches)."""
+    if value is None or value == "":
+        return "crop"
+    if value not in FITS:
+        raise InvalidRequest(f"input_fit must be one of: {', '.join(FITS)}.", param="input_fit")
+    return str(value)
+
+
+def clean_upload(upload, *, size: str | None, param: str = "input_reference", fit: str = "exact") -> InputImage:
     """An uploaded file: its size is checked before it is read into memory, then its content."""
     if upload.size > settings.MAX_INPUT_IMAGE_BYTES:
         raise too_large(upload.size, param=param)
-    return clean_image(upload.read(), size=size, param=param)
+    return clean_image(upload.read(), size=size, param=param, fit=fit)
 
 
-def clean_image(data: bytes, *, size: str | None, param: str = "input_reference") -> InputImage:
-    """A real JPEG, PNG or WebP by its content, within byte and pixel limits, exactly `size`
-    (any dimensions when `size` is None: reference images)."""
+def fit_image(data: bytes, kind: str, size: str, fit: str) -> bytes:
+    """The image turned upright (a phone's EXIF orientation) and fitted to `size` as `fit` says,
+    in its own format."""
+    width, _, height = size.partition("x")
+    target = (int(width), int(height))
+    with Image.open(io.BytesIO(data)) as opened:
+        upright = ImageOps.exif_transpose(opened)
+        picture = upright.convert("RGBA" if kind == "PNG" and upright.mode in ("RGBA", "LA", "P") else "RGB")
+    if fit == "pad":
+        inner = ImageOps.contain(picture, target, Image.Resampling.LANCZOS)
+        canvas = Image.new(picture.mode, target, (0, 0, 0, 255) if picture.mode == "RGBA" else (0, 0, 0))
+        canvas.paste(inner, ((target[0] - inner.width) // 2, (target[1] - inner.height) // 2))
+        picture = canvas
+    else:
+        picture = ImageOps.fit(picture, target, Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    buffer = io.BytesIO()
+    picture.save(buffer, kind, **({"quality": 92} if kind in ("JPEG", "WEBP") else {}))
+    return buffer.getvalue()
+
+
+def clean_image(data: bytes, *, size: str | None, param: str = "input_reference", fit: str = "exact") -> InputImage:
+    """A real JPEG, PNG or WebP by its content, within byte and pixel limits, fitted to `size`
+    (`fit`: see clean_fit; any dimensions when `size` is None: reference images)."""
     if len(data) > settings.MAX_INPUT_IMAGE_BYTES:
         raise too_large(len(data), param=param)
     try:
@@ -215,7 +249,7 @@ def clean_image(data: bytes, *, size: str | None, param: str = "input_reference"
                         param=param,
                         code="image_too_large",
                     )
-                if size is not None and f"{width}x{height}" != size:
+                if size is not None and f"{width}x{height}" != size and fit == "exact":
                     raise InvalidRequest(
                         f"The image is {width}x{height} but the video is {size}: upload an image of exactly that size.",
                         param=param,
@@ -232,7 +266,16 @@ def clean_image(data: bytes, *, size: str | None, param: str = "input_reference"
         raise InvalidRequest(
             "The file is not a readable JPEG, PNG or WebP image.", param=param, code="invalid_image"
         ) from None
+    if size is not None and fit != "exact":
+        oriented = _orientation(data)
+        if f"{width}x{height}" != size or oriented not in (None, 1):
+            data = fit_image(data, kind, size, fit)
     return InputImage(data=data, content_type=IMAGE_FORMATS[kind])
+
+
+def _orientation(data: bytes) -> int | None:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.getexif().get(0x0112)
 
 
 def remix_source_for(user, video_id: str) -> Video:

@@ -21,6 +21,9 @@
   const hint = document.getElementById("image-hint");
   const preview = document.getElementById("image-preview");
   const previewImage = preview.querySelector("img");
+  const previewFrame = document.getElementById("image-frame");
+  const fit = field("input_fit");
+  const fitField = document.getElementById("fit-field");
   const clearImage = document.getElementById("image-clear");
   const cost = document.getElementById("cost");
   const lastFrame = field("last_frame");
@@ -78,11 +81,31 @@
     }
   };
 
+  // The preview box has the video's shape; the picture fills it (crop) or fits inside (pad).
+  const showFit = () => {
+    const [width, height] = size.value.split("x").map(Number);
+    if (width && height) previewFrame.style.aspectRatio = `${width} / ${height}`;
+    previewFrame.className = `frame ${fit.value || "crop"}`;
+    fitField.hidden = !(image.files && image.files[0]) && !(lastFrame.files && lastFrame.files[0]);
+  };
+
+  const FIT_WORDS = {
+    crop: "it will be cropped to fill the frame, as the preview shows.",
+    pad: "it will be fitted inside, with black bars, as the preview shows.",
+    exact: "they must be the same size.",
+  };
+
   const compareImage = () => {
     const file = image.files && image.files[0];
     const wanted = times(size.value);
+    showFit();
     if (!file) {
-      setHint("", `For ${wanted} videos the image must be exactly ${wanted} pixels.`);
+      setHint(
+        "",
+        fit.value === "exact"
+          ? `For ${wanted} videos the image must be exactly ${wanted} pixels.`
+          : `Any size: the image is fitted to the ${wanted} frame.`,
+      );
       return;
     }
     if (!IMAGE_TYPES.includes(file.type)) {
@@ -100,7 +123,8 @@
     } else {
       const option = chosen();
       const fits = option && option.sizes.includes(actual) ? actual : null;
-      setHint("warn", `This image is ${times(actual)}, but the video is ${wanted}: they must be the same size.`, fits);
+      const kind = fit.value === "exact" ? "warn" : "";
+      setHint(kind, `This image is ${times(actual)}, but the video is ${wanted}: ${FIT_WORDS[fit.value || "crop"]}`, fits);
     }
   };
 
@@ -171,6 +195,8 @@
   seconds.addEventListener("change", showCost);
   variants.addEventListener("change", showCost);
   image.addEventListener("change", showImage);
+  fit.addEventListener("change", compareImage);
+  lastFrame.addEventListener("change", showFit);
   clearImage.addEventListener("click", () => {
     image.value = "";
     showImage();

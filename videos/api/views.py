@@ -50,6 +50,7 @@ CREATE_FIELDS = {
     "negative_prompt",
     "seed",
     "audio",
+    "input_fit",
 }
 REMIX_FIELDS = {"prompt"}
 ASSET_KINDS = ("video", "thumbnail", "spritesheet")
@@ -163,12 +164,14 @@ def _single(data, name: str) -> object:
     return data.get(name)
 
 
-def _image_from(value: object, size: str | None, param: str = "input_reference") -> validation.InputImage | None:
+def _image_from(
+    value: object, size: str | None, param: str = "input_reference", fit: str = "exact"
+) -> validation.InputImage | None:
     """An image part or `{"image_url": "data:..."}`; `size` None takes any dimensions."""
     if value is None:
         return None
     if hasattr(value, "read"):  # a file part
-        return validation.clean_upload(value, size=size, param=param)
+        return validation.clean_upload(value, size=size, param=param, fit=fit)
     if isinstance(value, dict):
         if set(value) - {"image_url", "file_id"} or len(value) != 1:
             raise ApiError(f"{param} takes exactly one of image_url or file_id.", param=param)
@@ -187,7 +190,7 @@ def _image_from(value: object, size: str | None, param: str = "input_reference")
             data = base64.b64decode(url.split(";base64,", 1)[1], validate=True)
         except (binascii.Error, ValueError):
             raise ApiError("image_url is not valid base64.", param=param) from None
-        return validation.clean_image(data, size=size, param=param)
+        return validation.clean_image(data, size=size, param=param, fit=fit)
     raise ApiError(f'{param} must be an image file or {{"image_url": ...}}.', param=param, code="invalid_type")
 
 
@@ -256,8 +259,9 @@ class VideoCollection(ApiView):
                 last_frame=last is not None,
                 reference_images=len(references) if isinstance(references, list) else int(references is not None),
             )
-            image = _image_from(first, size)
-            last_frame = _image_from(last, size, "last_frame")
+            fit = validation.clean_fit(_single(data, "input_fit"))
+            image = _image_from(first, size, fit=fit)
+            last_frame = _image_from(last, size, "last_frame", fit=fit)
             reference_images = _images_from(data, None)
         except validation.InvalidRequest as exc:
             raise as_api_error(exc) from None
@@ -276,6 +280,7 @@ class VideoCollection(ApiView):
                 negative_prompt=negative_prompt,
                 seed=seed,
                 audio=audio,
+                input_fit=fit if image or last_frame else None,
             ),
         )
 
