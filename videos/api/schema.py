@@ -104,6 +104,35 @@ MODEL_LIST = {
                     "object": {"type": "string"},
                     "created": {"type": "integer"},
                     "owned_by": {"type": "string"},
+                    "capabilities": {
+                        "type": "object",
+                        "description": "What the model can be asked for (an extension of the OpenAI shape).",
+                        "properties": {
+                            "sizes": {"type": "array", "items": {"type": "string"}},
+                            "seconds": {"type": "array", "items": {"type": "string"}},
+                            "seconds_by_size": {
+                                "type": "object",
+                                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                            },
+                            "max_variants": {"type": "integer"},
+                            "variants_by_size": {"type": "object", "additionalProperties": {"type": "integer"}},
+                            "inputs": {
+                                "type": "object",
+                                "properties": {
+                                    "input_reference": {"type": "boolean"},
+                                    "last_frame": {"type": "boolean"},
+                                    "reference_images": {"type": "integer"},
+                                    "reference_images_seconds": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                            "audio": {"type": "string", "enum": ["none", "always", "optional"]},
+                            "negative_prompt": {"type": "boolean"},
+                            "seed": {"type": "boolean"},
+                            "remix": {"type": "boolean"},
+                            "retention_seconds": {"type": "integer"},
+                            "retention_from": {"type": "string", "enum": ["completion", "creation"]},
+                        },
+                    },
                 },
             },
         },
@@ -119,6 +148,19 @@ CREATE_FIELDS = {
     },
     "size": {"type": "string", "example": "720x1280"},
     "n_variants": {"type": "integer", "minimum": 1, "maximum": 4, "description": "Azure Sora providers only."},
+    "negative_prompt": {"type": "string", "description": "What the video should not show (models that take it)."},
+    "seed": {"type": "integer", "minimum": 0, "maximum": 4294967295, "description": "Models that take a seed."},
+    "audio": {"type": "boolean", "description": "Sound on or off, for models that can be silent."},
+    "input_fit": {
+        "type": "string",
+        "enum": ["crop", "pad", "exact"],
+        "description": "How frames of another size are fitted: crop (default), pad, or refuse (exact).",
+    },
+}
+IMAGE_URL = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"image_url": {"type": "string", "description": "A base64 data URL of a JPEG, PNG or WebP."}},
 }
 CREATE_JSON = {
     "type": "object",
@@ -126,11 +168,9 @@ CREATE_JSON = {
     "additionalProperties": False,
     "properties": {
         **CREATE_FIELDS,
-        "input_reference": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"image_url": {"type": "string", "description": "A base64 data URL of a JPEG, PNG or WebP."}},
-        },
+        "input_reference": IMAGE_URL,
+        "last_frame": IMAGE_URL,
+        "reference_images": {"type": "array", "items": IMAGE_URL, "maxItems": 8},
     },
 }
 CREATE_MULTIPART = {
@@ -139,7 +179,9 @@ CREATE_MULTIPART = {
     "additionalProperties": False,
     "properties": {
         **CREATE_FIELDS,
-        "input_reference": {"type": "string", "format": "binary", "description": "The start frame; must match size."},
+        "input_reference": {"type": "string", "format": "binary", "description": "The start frame (see input_fit)."},
+        "last_frame": {"type": "string", "format": "binary", "description": "The last frame (models that take it)."},
+        "reference_images": {"type": "array", "items": {"type": "string", "format": "binary"}, "maxItems": 8},
     },
 }
 REMIX_BODY = {
