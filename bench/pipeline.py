@@ -143,8 +143,8 @@ def report(ids: list[str], platform: Platform, args: argparse.Namespace, watch: 
     print(f"  request-limit use: {calls / minutes / args.rpm:.2f} of {args.rpm}/min")
     if minutes < 2:
         print(
-            "  (a run this short is carried by the platform's burst allowance (a full token bucket) and the emulator's\n"
-            "   one-minute window, so it can beat the sustained limit: add videos for a sustained figure)"
+            "  (a run this short is carried by the platform's empty request window (a minute's worth at once) and the\n"
+            "   emulator's one-minute window, so it can beat the sustained limit: add videos for a sustained figure)"
         )
 
 

@@ -214,3 +214,19 @@ def test_a_kling_video_through_fal_from_a_start_and_a_last_frame(sdk, emulator):
     assert set(job.inputs["body"]) == {"prompt", "start_image_url", "end_image_url", "duration", "generate_audio"}
     assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
     assert sdk.videos.download_content(video.id, variant="thumbnail").read()[8:12] == b"WEBP"
+
+
+def test_a_vertex_veo_video_with_a_seed_and_no_sound_is_archived_from_the_operation(sdk, emulator):
+    video = sdk.videos.create(
+        prompt=f"a harbour at night {INSTANT}",
+        model="veo-3.1-generate-001",
+        seconds="4",
+        size="1280x720",
+        extra_body={"seed": "5", "audio": "false"},
+    )
+    settle(video.id)
+    assert sdk.videos.retrieve(video.id).status == "completed"
+    inputs = emulator.job(Video.objects.get(pk=video.id).provider_job_id.rsplit("/", 1)[1]).inputs
+    assert (inputs["seed"], inputs["generateAudio"]) == (5, False)
+    assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
+    assert sdk.videos.download_content(video.id, variant="thumbnail").read()[8:12] == b"WEBP"

@@ -81,6 +81,7 @@ def test_zero_config_has_one_emulator_provider_per_protocol(db):
         "emulator-openai": "openai",
         "emulator-azure": "azure_sora",
         "emulator-gemini": "gemini",
+        "emulator-vertex": "vertex",
         "emulator-ark": "ark",
         "emulator-fal": "fal",
     }

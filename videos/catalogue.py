@@ -227,6 +227,22 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=2 * 24 * 3600,
         retention_from="creation",
     ),
+    # Veo on Vertex AI: as on the Gemini API, plus a seed and sound on or off. Results come back
+    # inside the operation, which is not kept for long: archived at once, assumed gone after a day.
+    "vertex": Capabilities(
+        sizes=("1280x720", "720x1280", "1920x1080", "1080x1920"),
+        seconds=(4, 6, 8),
+        seconds_by_size=MappingProxyType({"1920x1080": (8,), "1080x1920": (8,)}),
+        last_frame=True,
+        reference_images=3,
+        reference_seconds=(8,),
+        audio="optional",
+        negative_prompt=True,
+        seed=True,
+        max_variants=4,
+        retention_seconds=24 * 3600,
+        retention_from="creation",
+    ),
     # Seedance 2 on Ark: ratio x resolution, 4 to 15 seconds, sound on or off, results kept 24 hours.
     "ark": Capabilities(
         sizes=(
@@ -275,6 +291,17 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     },
     # Lite: 720p and 1080p, no reference images.
     ("gemini", "veo-3.1-lite-generate-preview"): {"label": "Veo 3.1 Lite", "reference_images": 0},
+    ("vertex", "veo-3.1-generate-001"): {
+        "label": "Veo 3.1 (Vertex AI)",
+        "sizes": KIND_DEFAULTS["vertex"].sizes + _VEO_4K,
+        "seconds_by_size": _VEO_SECONDS_BY_SIZE,
+    },
+    ("vertex", "veo-3.1-fast-generate-001"): {
+        "label": "Veo 3.1 Fast (Vertex AI)",
+        "sizes": KIND_DEFAULTS["vertex"].sizes + _VEO_4K,
+        "seconds_by_size": _VEO_SECONDS_BY_SIZE,
+    },
+    ("vertex", "veo-3.1-lite-generate-001"): {"label": "Veo 3.1 Lite (Vertex AI)", "reference_images": 0},
     # BytePlus ModelArk ids; Volcengine's are the doubao-seedance-* ones.
     ("ark", "dreamina-seedance-2-0-260128"): {"label": "Seedance 2"},
     ("ark", "dreamina-seedance-2-0-fast-260128"): {"label": "Seedance 2 Fast"},

@@ -29,6 +29,7 @@ class ProviderKind(models.TextChoices):
     OPENAI = "openai", "OpenAI Videos protocol"
     AZURE_SORA = "azure_sora", "Azure OpenAI Sora jobs protocol"
     GEMINI = "gemini", "Gemini API (Veo)"
+    VERTEX = "vertex", "Vertex AI (Veo)"
     ARK = "ark", "BytePlus ModelArk / Volcengine Ark (Seedance)"
     FAL = "fal", "fal queue (Kling, Wan, Hailuo, Veo and more)"
 

@@ -677,6 +677,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-vertex": EmulatorProvider(
+        display_name="Emulator (Vertex AI, Veo)",
+        kind=ProviderKind.VERTEX,
+        path="/vertex/v1",
+        auth_style=AuthStyle.GOOG_API_KEY,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("vertex")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
     "emulator-ark": EmulatorProvider(
         display_name="Emulator (Ark, Seedance)",
         kind=ProviderKind.ARK,

@@ -58,7 +58,7 @@ def check_rate(protocol: str) -> None:
             f"Rate limit is exceeded. Try again in {max(1, round(wait))} seconds."
             if protocol == "azure"
             else "Resource has been exhausted (e.g. check quota)."
-            if protocol == "gemini"
+            if protocol in ("gemini", "vertex")
             else f"Rate limit reached for requests per min (RPM): Limit {limit}, Used {limit}, Requested 1. "
             f"Please try again in {wait:.3f}s."
         )

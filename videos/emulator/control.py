@@ -29,7 +29,7 @@ from videos.emulator.models import Counter, Fault, Job, RateWindow
 
 KINDS = {kind for kind, _ in Fault.KINDS}
 PROTOCOLS = {*EMULATED_PROTOCOLS, "*"}
-OPERATIONS = {"create", "list", "retrieve", "delete", "remix", "content", "generation", "media", "result", "*"}
+OPERATIONS = {"create", "list", "retrieve", "delete", "remix", "content", "generation", "media", "result", "token", "*"}
 NUMBERS = {"probability", "retry_after", "delay"}
 INTEGERS = {"remaining", "status_code", "chunk_bytes", "truncate_at"}
 TEXTS = {"protocol", "operation", "kind", "redirect_url", "status_word"}

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, faults
+from videos.emulator import accounting, faults, oauth
 from videos.emulator.errors import ApiError, render
 
 # Content answers stream: a handler returns any kind of response.
@@ -62,6 +62,9 @@ def _masked(key: str) -> str:
 def authenticate(request: HttpRequest, protocol: str) -> None:
     if key_is_valid(request):
         return
+    authorization = request.headers.get("Authorization", "")
+    if protocol == "vertex" and authorization[:7].lower() == "bearer " and oauth.valid(authorization[7:].strip()):
+        return
     if protocol == "azure":
         raise ApiError(401, _AZURE_DENIED)
     given = presented_key(request)
@@ -73,6 +76,12 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
             "The API key in the request is missing or invalid. Request id: " + uuid.uuid4().hex,
             code="AuthenticationError",
             type="Unauthorized",
+        )
+    if protocol == "vertex":
+        raise ApiError(
+            401,
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+            "or other valid authentication credential.",
         )
     if protocol == "gemini":
         if not given:
@@ -101,7 +110,7 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
 def not_found(request: HttpRequest, protocol: str) -> ApiError:
     if protocol == "azure":
         return ApiError(404, "Resource not found")
-    if protocol == "gemini":
+    if protocol in ("gemini", "vertex"):
         return ApiError(404, "Requested entity was not found.")
     if protocol == "fal":
         return ApiError(404, "Not Found")
@@ -122,7 +131,7 @@ def check_api_version(request: HttpRequest) -> None:
 def _stamp(response: HttpResponseBase, protocol: str, started: float) -> HttpResponseBase:
     if protocol == "azure":
         response["apim-request-id"] = str(uuid.uuid4())
-    elif protocol == "gemini":
+    elif protocol in ("gemini", "vertex"):
         response["server-timing"] = f"gfet4t7; dur={round((time.monotonic() - started) * 1000)}"
     else:
         response["openai-processing-ms"] = str(round((time.monotonic() - started) * 1000))

@@ -94,7 +94,7 @@ def ark_error(error: ApiError) -> dict[str, Any]:
 
 def render(protocol: str, error: ApiError) -> JsonResponse:
     body: dict[str, Any]
-    if protocol == "gemini":
+    if protocol in ("gemini", "vertex"):
         body = google_error(error)
     elif protocol == "ark":
         body = {"error": ark_error(error)}

@@ -73,7 +73,7 @@ def before(request: HttpRequest, protocol: str, operation: str) -> HttpResponse 
                 f"Rate limit is exceeded. Try again in {max(1, round(wait))} seconds."
                 if protocol == "azure"
                 else "Resource has been exhausted (e.g. check quota)."
-                if protocol == "gemini"
+                if protocol in ("gemini", "vertex")
                 else f"Rate limit reached for requests. Please try again in {wait:.3f}s."
             )
             raise rate_limited(message, wait)

@@ -59,6 +59,7 @@ def create_job(
         "openai": settings.EMULATOR_OPENAI_RETENTION_SECONDS,
         "azure": settings.EMULATOR_AZURE_RETENTION_SECONDS,
         "gemini": settings.EMULATOR_GEMINI_RETENTION_SECONDS,
+        "vertex": 86400,  # the operation (and the videos inline in it) is kept a day here
         "ark": settings.EMULATOR_ARK_RETENTION_SECONDS,
         "fal": 7 * 24 * 3600,  # or what the submission asked for (fal_views)
     }[protocol]
@@ -84,6 +85,7 @@ def create_job(
                 "openai": ids.video_id,
                 "azure": ids.task_id,
                 "gemini": ids.operation_id,
+                "vertex": ids.operation_id,
                 "ark": ids.ark_task_id,
                 "fal": ids.fal_request_id,
             }[protocol](),

@@ -12,6 +12,7 @@ PROTOCOL_CHOICES = [
     ("openai", "OpenAI Videos"),
     ("azure", "Azure Sora jobs"),
     ("gemini", "Gemini API (Veo)"),
+    ("vertex", "Vertex AI (Veo)"),
     ("ark", "Ark content generation (Seedance)"),
     ("fal", "fal queue"),
 ]

@@ -3,6 +3,7 @@
 /emulator/openai/v1/videos...                          OpenAI Videos protocol (base URL .../openai/v1)
 /emulator/azure/openai/v1/video/generations/...        Azure Sora jobs (endpoint .../azure)
 /emulator/gemini/v1beta/models/...                      Gemini API, Veo (base URL .../gemini; /v1 too)
+/emulator/vertex/v1/[projects/P/locations/L/]publishers/google/models/...  Vertex AI, Veo (+ /vertex/token)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
 /emulator/_control/...                                  fault switches and counters (control.py)
@@ -12,7 +13,16 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from videos.emulator import ark_views, azure_views, control, fal_views, gemini_views, openai_views
+from videos.emulator import (
+    ark_views,
+    azure_views,
+    control,
+    fal_views,
+    gemini_views,
+    oauth,
+    openai_views,
+    vertex_views,
+)
 from videos.emulator.endpoint import catch_all
 
 app_name = "emulator"
@@ -48,6 +58,20 @@ urlpatterns = [
     ),
     path("gemini/_media/<str:file_id>", gemini_views.media_file, name="gemini-media"),
     re_path(r"^gemini/", catch_all("gemini")),
+    re_path(
+        r"^vertex/(?P<version>v1|v1beta1)/(?P<scope>(?:projects/[A-Za-z0-9._-]+/locations/[A-Za-z0-9-]+/)?)"
+        r"publishers/google/models/(?P<model>[A-Za-z0-9._-]+):predictLongRunning$",
+        vertex_views.predict_view,
+        name="vertex-predict",
+    ),
+    re_path(
+        r"^vertex/(?P<version>v1|v1beta1)/(?P<scope>(?:projects/[A-Za-z0-9._-]+/locations/[A-Za-z0-9-]+/)?)"
+        r"publishers/google/models/(?P<model>[A-Za-z0-9._-]+):fetchPredictOperation$",
+        vertex_views.fetch_view,
+        name="vertex-fetch",
+    ),
+    path("vertex/token", oauth.token, name="vertex-token"),
+    re_path(r"^vertex/", catch_all("vertex")),
     path("ark/api/v3/contents/generations/tasks", ark_views.tasks, name="ark-tasks"),
     path("ark/api/v3/contents/generations/tasks/<str:task>", ark_views.task, name="ark-task"),
     path("ark/_cdn/<str:task_id>/video.mp4", ark_views.cdn, name="ark-cdn"),

@@ -109,8 +109,10 @@ class ProviderHttp:
         create: bool = False,
         expect: tuple[int, ...] = (200,),
         headers: Mapping[str, str] | None = None,
+        max_bytes: int | None = None,
     ) -> Answer:
-        """One call, no retries. `create=True` marks calls that start billable work."""
+        """One call, no retries. `create=True` marks calls that start billable work; `max_bytes`
+        raises the answer's cap for one call that carries media (Vertex's inline videos)."""
         what = f"{method} {path}"
         self.calls += 1
         # Identity: a compressed body would be inflated in steps the byte cap cannot bound.
@@ -127,17 +129,17 @@ class ProviderHttp:
                 error = error_from_response(response, create=create)
                 logger.info("provider %s: %s answered %s: %r", self.config.name, what, response.status_code, error)
                 raise error
-            body = self._read_capped(response, create=create, what=what)
+            body = self._read_capped(response, create=create, what=what, limit=max_bytes)
         finally:
             response.close()
         return Answer(status_code=response.status_code, headers=response.headers, body=body)
 
-    def _read_capped(self, response: httpx.Response, *, create: bool, what: str) -> bytes:
+    def _read_capped(self, response: httpx.Response, *, create: bool, what: str, limit: int | None = None) -> bytes:
         """The whole body, or a transient error once it passes the cap (the rest is never read).
 
         For a create the outcome is unknown: the provider may have accepted the job before its
         answer went wrong, so it is reconciled rather than sent again."""
-        limit = self.config.max_response_bytes
+        limit = limit or self.config.max_response_bytes
         declared = response.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > limit:
             raise self._too_large(

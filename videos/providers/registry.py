@@ -9,11 +9,13 @@ from videos.providers.fal import FalQueueProvider
 from videos.providers.gemini import GeminiVeoProvider
 from videos.providers.openai import OpenAIVideoProvider
 from videos.providers.types import ProviderConfig
+from videos.providers.vertex import VertexVeoProvider
 
 PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "openai": OpenAIVideoProvider,
     "azure_sora": AzureSoraProvider,
     "gemini": GeminiVeoProvider,
+    "vertex": VertexVeoProvider,
     "ark": ArkSeedanceProvider,
     "fal": FalQueueProvider,
 }

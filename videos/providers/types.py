@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-ProviderKind = Literal["openai", "azure_sora", "gemini", "ark", "fal"]
+ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal"]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
@@ -27,6 +27,7 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "openai": "bearer",
     "azure_sora": "api_key",
     "gemini": "goog_api_key",
+    "vertex": "goog_api_key",  # express mode; a service account key uses OAuth (providers.vertex)
     "ark": "bearer",
     "fal": "key",
 }
@@ -34,6 +35,7 @@ _DEFAULT_API_VERSION: dict[str, str | None] = {
     "openai": None,
     "azure_sora": "preview",
     "gemini": None,
+    "vertex": None,
     "ark": None,
     "fal": None,
 }
@@ -44,7 +46,7 @@ DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
     "ark": (".volces.com", ".bytepluses.com", ".byteplus.com"),
     "fal": (".fal.media", "fal.media", "storage.googleapis.com"),
 }
-_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "ark": 100, "fal": 1}
+_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "vertex": 1, "ark": 100, "fal": 1}
 
 
 @dataclass(frozen=True)
