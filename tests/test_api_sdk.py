@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 
 import openai
 import pytest
@@ -230,3 +231,66 @@ def test_a_vertex_veo_video_with_a_seed_and_no_sound_is_archived_from_the_operat
     assert (inputs["seed"], inputs["generateAudio"]) == (5, False)
     assert sdk.videos.download_content(video.id).read()[4:8] == b"ftyp"
     assert sdk.videos.download_content(video.id, variant="thumbnail").read()[8:12] == b"WEBP"
+
+
+def settle_all(video_ids: list[str], timeout: float = 90) -> None:
+    """Run the pipeline's steps for every provider until each video is final."""
+    from videos import archive, pipeline
+    from videos.models import Provider, VideoState
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for provider in Provider.objects.filter(enabled=True):
+            pipeline.submit_pending(provider)
+            with provider.adapter() as adapter:
+                pipeline.poll_due(provider, adapter)
+        for archiving in Video.objects.filter(state=VideoState.ARCHIVING):
+            archive.archive_video(archiving.pk)
+        states = dict(Video.objects.filter(pk__in=video_ids).values_list("pk", "state"))
+        if all(state in ("ready", "failed", "expired") for state in states.values()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not settled: {states}")
+
+
+def test_every_model_the_development_setup_lists_makes_text_and_image_videos(sdk, settings):
+    settings.PIPELINE_FIRST_POLL_SECONDS = 0.1
+    settings.USER_MAX_ACTIVE_VIDEOS = 100
+    settings.USER_DAILY_SECONDS = 10_000
+    made: dict[str, list[str]] = {}
+    for model in sdk.models.list():
+        caps = model.capabilities
+        size = caps["sizes"][0]
+        width, height = (int(part) for part in size.split("x"))
+        seconds = caps["seconds_by_size"][size][0]
+        text = sdk.videos.create(prompt=f"{model.id} from words {INSTANT}", model=model.id, size=size, seconds=seconds)
+        made[model.id] = [text.id]
+        inputs = caps["inputs"]
+        extra: dict = {}
+        if inputs["last_frame"]:
+            extra["last_frame"] = {"image_url": data_url(width, height)}
+        if inputs["reference_images"] and not inputs["last_frame"]:
+            extra["reference_images"] = [{"image_url": data_url(64, 64)}]
+            seconds = (inputs["reference_images_seconds"] or [seconds])[0]
+            if seconds not in caps["seconds_by_size"][size]:
+                extra.pop("reference_images")
+        if inputs["input_reference"]:
+            frame = ("start.png", io.BytesIO(image_bytes(width, height)), "image/png")
+            framed = sdk.videos.create(
+                prompt=f"{model.id} from a frame {INSTANT}",
+                model=model.id,
+                size=size,
+                seconds=str(seconds),
+                input_reference=frame,
+                extra_body=extra,
+            )
+            made[model.id].append(framed.id)
+    assert len(made) >= 15
+    settle_all([video_id for ids in made.values() for video_id in ids])
+    for model_id, ids in made.items():
+        for video_id in ids:
+            video = sdk.videos.retrieve(video_id)
+            assert video.status == "completed", (model_id, Video.objects.get(pk=video_id).error_message)
+            assert sdk.videos.download_content(video_id).read()[4:8] == b"ftyp", model_id
+            thumbnail = sdk.videos.download_content(video_id, variant="thumbnail")
+            assert thumbnail.response.headers["content-type"] in ("image/webp", "image/jpeg"), model_id
