@@ -377,6 +377,8 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     expect(page.get_by_label("Last frame (optional)")).to_be_hidden()
     expect(page.locator("#audio-field")).to_be_hidden()
     expect(page.locator("#negative-prompt-field")).to_be_hidden()
+    expect(page.locator("#references-field")).to_be_hidden()
+    expect(page.locator("#seed-field")).to_be_hidden()
 
     page.get_by_label("Model").select_option("veo-3.1-generate-preview")
     assert "1024x1792" not in page.evaluate(offered, "#id_size")
@@ -387,6 +389,15 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     expect(page.get_by_label("With sound")).to_be_checked()
     expect(page.get_by_label("With sound")).to_be_disabled()
     expect(page.locator("#audio-note")).to_have_text("This model always makes sound.")
+    expect(page.locator("#references-field")).to_contain_text("Up to 3 (8-second videos)")
+    expect(page.locator("#seed-field")).to_be_hidden()  # the Gemini API takes no seed
+    # Vertex AI's Veo takes a seed and can be silent; Lite takes no reference images.
+    page.get_by_label("Model").select_option("veo-3.1-lite-generate-001")
+    expect(page.locator("#seed-field")).to_be_visible()
+    expect(page.locator("#references-field")).to_be_hidden()
+    expect(page.get_by_label("With sound")).to_be_enabled()
+    expect(page.locator("#audio-note")).to_have_text("Untick for a silent video.")
+    page.get_by_label("Model").select_option("veo-3.1-generate-preview")
     # 1080p is made at 8 seconds only: the durations follow the size.
     size.select_option("1920x1080")
     assert page.evaluate(offered, "#id_seconds") == ["8"]

@@ -243,3 +243,43 @@ def test_a_start_frame_of_another_size_is_cropped_to_the_video(alice_client, ali
     assert video.options == {"input_fit": "crop"}
     with Image.open(media_root / video.input_image_key) as frame:
         assert f"{frame.width}x{frame.height}" == video.size
+
+
+def test_reference_images_and_a_seed_go_with_a_model_that_takes_them(alice_client, alice, offline_providers):
+    pictures = [SimpleUploadedFile(f"r{n}.png", image_bytes(300 + n, 200), content_type="image/png") for n in range(2)]
+    response = new_video(
+        alice_client,
+        model="veo-3.1-generate-001",
+        size="1280x720",
+        seconds="8",
+        reference_images=pictures,
+        seed="77",
+    )
+    assert response.status_code == 302
+    video = Video.objects.get()
+    assert [item["role"] for item in video.input_images] == ["reference", "reference"]
+    assert video.options["seed"] == 77
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"model": "veo-3.1-generate-001", "seconds": "4"}, "reference_images", "8-second videos only"),
+        ({"model": "veo-3.1-lite-generate-001", "seconds": "8"}, "reference_images", "takes no reference_images"),
+        ({"model": "sora-2", "seconds": "4"}, "reference_images", "takes no reference_images"),
+    ],
+)
+def test_reference_images_a_model_cannot_use_are_refused_by_the_field(
+    alice_client, offline_providers, fields, field, message
+):
+    picture = SimpleUploadedFile("r.png", image_bytes(64, 64), content_type="image/png")
+    response = new_video(alice_client, size="1280x720", reference_images=[picture], **fields)
+    assert response.status_code == 400
+    assert message in field_errors(response, field)
+    assert not Video.objects.exists()
+
+
+def test_a_seed_for_a_model_without_one_is_refused(alice_client, offline_providers):
+    response = new_video(alice_client, model="veo-3.1-generate-preview", size="1280x720", seconds="8", seed="3")
+    assert response.status_code == 400
+    assert "takes no seed" in field_errors(response, "seed")

@@ -17,11 +17,13 @@ from videos.templatetags.video_display import orientation, pretty_size
 from videos.validation import (
     MAX_PROMPT_CHARS,
     InvalidRequest,
+    check_inputs,
     clean_audio,
     clean_fit,
     clean_negative_prompt,
     clean_prompt,
     clean_seconds,
+    clean_seed,
     clean_size,
     clean_upload,
     clean_variants,
@@ -43,7 +45,25 @@ FIELD_FOR_PARAM = {
     "negative_prompt": "negative_prompt",
     "audio": "audio",
     "input_fit": "input_fit",
+    "reference_images": "reference_images",
+    "seed": "seed",
 }
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files under one name (reference images): a list, empty when none was chosen."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
 
 
 def prompt_widget(rows: int = 5, placeholder: str = "") -> forms.Textarea:
@@ -82,6 +102,9 @@ def model_options(choices: list[tuple[str, Provider]]) -> dict[str, dict]:
             "last_frame": caps.last_frame,
             "audio": caps.audio,
             "negative_prompt": caps.negative_prompt,
+            "reference_images": caps.reference_images,
+            "reference_seconds": list(caps.reference_seconds),
+            "seed": caps.seed,
             "default_size": caps.default_size(),
         }
     return options
@@ -124,6 +147,18 @@ class VideoForm(RequestForm):
         help_text="What the video should not show, e.g. text, blur, people.",
     )
     audio = forms.BooleanField(required=False, label="With sound", initial=True)
+    reference_images = MultipleFileField(
+        required=False,
+        label="Reference images (optional)",
+        widget=MultipleFileInput(attrs={"accept": IMAGE_TYPES}),
+        help_text="People, objects or a style the video should show; any size.",
+    )
+    seed = forms.CharField(
+        required=False,
+        label="Seed (optional)",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        help_text="The same seed and settings give a similar video again.",
+    )
     input_fit = forms.ChoiceField(
         required=False,
         label="Fit the frames",
@@ -216,6 +251,23 @@ class VideoForm(RequestForm):
             else:
                 last_frame = self.checked(clean_upload, last_upload, size=size, param="last_frame", fit=fit)
         negative_prompt = self.checked(clean_negative_prompt, data.get("negative_prompt") or None, caps)
+        seed = self.checked(clean_seed, (data.get("seed") or "").strip() or None, caps)
+        chosen_references = data.get("reference_images") or []
+        references: list = []
+        if chosen_references and seconds:
+            try:
+                check_inputs(
+                    caps, seconds=seconds, first_frame=False, last_frame=False, reference_images=len(chosen_references)
+                )
+            except InvalidRequest as error:
+                self.add_invalid(
+                    error if error.param != "seconds" else InvalidRequest(error.message, param="reference_images")
+                )
+                chosen_references = []
+            for picture in chosen_references:
+                cleaned = self.checked(clean_upload, picture, size=None, param="reference_images")
+                if cleaned is not None:
+                    references.append(cleaned)
         # Only a model that can be silent is asked: the box means nothing to the others.
         audio = self.checked(clean_audio, bool(data.get("audio")), caps) if caps.audio == "optional" else None
         for name, chosen in (("image", upload), ("last_frame", last_upload)):
@@ -235,6 +287,8 @@ class VideoForm(RequestForm):
                 negative_prompt=negative_prompt,
                 audio=audio,
                 input_fit=fit if image or last_frame else None,
+                reference_images=tuple(references),
+                seed=seed,
             )
         return data
 

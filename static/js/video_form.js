@@ -1,5 +1,5 @@
-// The new-video form: narrows size, duration, variants and the extra inputs (last frame, what to
-// leave out, sound) to what the chosen model accepts,
+// The new-video form: narrows size, duration, variants and the extra inputs (last frame,
+// reference images, what to leave out, a seed, sound) to what the chosen model accepts,
 // counts the prompt's characters, previews the start frame and checks its pixel size, and
 // shows what the video costs of today's budget. The server checks everything again.
 (() => {
@@ -29,6 +29,9 @@
   const lastFrame = field("last_frame");
   const lastFrameField = document.getElementById("last-frame-field");
   const negativeField = document.getElementById("negative-prompt-field");
+  const references = field("reference_images");
+  const referencesField = document.getElementById("references-field");
+  const seedField = document.getElementById("seed-field");
   const audio = field("audio");
   const audioField = document.getElementById("audio-field");
   const audioNote = document.getElementById("audio-note");
@@ -180,6 +183,14 @@
     lastFrameField.hidden = !option.last_frame;
     if (!option.last_frame) lastFrame.value = "";
     negativeField.hidden = !option.negative_prompt;
+    seedField.hidden = !option.seed;
+    referencesField.hidden = !option.reference_images;
+    if (!option.reference_images) references.value = "";
+    const referenceHelp = referencesField.querySelector(".help");
+    if (referenceHelp && option.reference_images) {
+      const at = option.reference_seconds.length ? ` (${option.reference_seconds.join(", ")}-second videos)` : "";
+      referenceHelp.textContent = `Up to ${option.reference_images}${at}: people, objects or a style the video should show; any size.`;
+    }
     // Sound: a choice only where the model can be silent; otherwise the box says what it does.
     audioField.hidden = option.audio === "none";
     audio.disabled = option.audio !== "optional";
