@@ -130,3 +130,15 @@ def test_webhooks_are_refused_and_a_wrong_key_is_401(emulator):
     wrong = httpx.post(url, headers={"Authorization": "Bearer ya29.forged"}, json={"instances": [{"prompt": "x"}]})
     assert wrong.status_code == 401
     assert wrong.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_project_mode_with_an_output_bucket_answers_gcs_uris(project):
+    operation = project.models.generate_videos(
+        model=MODEL,
+        source=source(f"a fox {INSTANT}"),
+        config=types.GenerateVideosConfig(output_gcs_uri="gs://videos-out/veo", number_of_videos=2),
+    )
+    done = finished(project, operation)
+    uris = [generated.video.uri for generated in done.response.generated_videos]
+    assert len(uris) == 2
+    assert all(uri.startswith("gs://videos-out/veo/") for uri in uris)

@@ -7,6 +7,7 @@ directly, so races and failures can be arranged exactly.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -14,9 +15,11 @@ import pytest
 from conftest import make_user
 from django.utils import timezone
 from emulator_fixtures import INSTANT, image_bytes
+from vertex_keys import service_account_info
 
 from videos import archive, pipeline, services
 from videos.models import Video, VideoAsset, VideoState
+from videos.providers import vertex
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -348,3 +351,29 @@ def test_veo_jobs_are_polled_one_call_each_within_the_request_window(providers, 
     assert polled == 2
     assert emulator.received("gemini", "retrieve") == 2
     assert Video.objects.filter(pk__in=[v.pk for v in videos], poll_count=0).count() == 2
+
+
+def test_a_vertex_video_written_to_the_operators_bucket_is_archived_from_it(providers, media_root, emulator, settings):
+    info, public = service_account_info(f"{emulator.url}/vertex/token")
+    settings.EMULATOR_VERTEX_PUBLIC_KEYS = [public]
+    vertex._tokens.clear()
+    provider = providers["emulator-vertex"]
+    provider.base_url = f"{emulator.url}/vertex/v1/projects/demo-project/locations/us-central1"
+    provider.api_key = json.dumps(info)
+    provider.model_capabilities = {"veo-3.1-generate-001": {"mapping": {"storage_uri": "gs://videos-out/veo"}}}
+    provider.save()
+    alice = make_user("alice")
+    video = drive(
+        services.video_create(
+            owner=alice,
+            provider=provider,
+            model="veo-3.1-generate-001",
+            prompt=f"a fox {INSTANT}",
+            size="1280x720",
+            seconds=8,
+        )
+    )
+    assert video.state == "ready", video.error_message
+    assert {a.kind for a in video.assets.all()} == {"video", "thumbnail"}
+    assert video.provider_assets[0]["path"].startswith("gcs:gs://videos-out/veo/")
+    assert emulator.received("vertex", "token") == 1

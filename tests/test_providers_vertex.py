@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from emulator_fixtures import INSTANT, image_bytes, wait_until
 from vertex_keys import service_account_info
@@ -123,3 +124,35 @@ def test_a_video_larger_than_a_poll_answer_is_read_once_more_within_the_download
         assert done.state == "succeeded"
         with adapter.open_asset(done.assets()[0]) as stream:
             assert len(b"".join(stream.iter_bytes())) == 300_000
+
+
+def test_project_mode_writes_to_the_operators_bucket_and_the_archive_reads_it_with_the_token(project, emulator):
+    storage = {"storage_uri": "gs://videos-out/veo"}
+    job = project.create(spec(mapping=storage, n_variants=2))
+    assert emulator.job(job.job_id.rsplit("/", 1)[1]).inputs["storageUri"] == "gs://videos-out/veo"
+    done = finished(project, job.job_id)
+    assert done.state == "succeeded"
+    assets = done.assets()
+    assert [a.path for a in assets] == [
+        f"gcs:gs://videos-out/veo/{job.job_id.rsplit('/', 1)[1]}/sample_{i}.mp4" for i in range(2)
+    ]
+    with project.open_asset(assets[1]) as stream:
+        assert b"".join(stream.iter_bytes())[4:8] == b"ftyp"
+    assert project.storage_url("gs://videos-out/veo/a b.mp4").endswith(
+        "/storage/v1/b/videos-out/o/veo%2Fa%20b.mp4?alt=media"
+    )
+
+
+def test_a_bucket_needs_project_mode_and_a_real_gs_address(express, project):
+    with pytest.raises(ProviderError) as express_mode:
+        express.create(spec(mapping={"storage_uri": "gs://videos-out/veo"}))
+    assert express_mode.value.permanent
+    with pytest.raises(ProviderError) as not_gs:
+        project.create(spec(mapping={"storage_uri": "https://elsewhere.example/out"}))
+    assert not_gs.value.permanent
+
+
+def test_cloud_storage_reads_are_refused_without_an_oauth_token(express, emulator):
+    url = f"{emulator.url}/vertex/storage/v1/b/videos-out/o/veo%2Fx%2Fsample_0.mp4?alt=media"
+    assert httpx.get(url, headers={"x-goog-api-key": emulator.api_key}).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Bearer ya29.forged"}).status_code == 401

@@ -71,6 +71,7 @@ urlpatterns = [
         name="vertex-fetch",
     ),
     path("vertex/token", oauth.token, name="vertex-token"),
+    path("vertex/storage/v1/b/<str:bucket>/o/<path:obj>", vertex_views.storage_object, name="vertex-storage"),
     re_path(r"^vertex/", catch_all("vertex")),
     path("ark/api/v3/contents/generations/tasks", ark_views.tasks, name="ark-tasks"),
     path("ark/api/v3/contents/generations/tasks/<str:task>", ark_views.task, name="ark-task"),

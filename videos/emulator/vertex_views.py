@@ -17,11 +17,13 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import jobs, media
+from videos.emulator import accounting, content, jobs, media, oauth
 from videos.emulator.endpoint import endpoint
-from videos.emulator.errors import ApiError
+from videos.emulator.errors import ApiError, render
 from videos.emulator.gemini_views import DURATIONS, SHAPES, _image
 from videos.emulator.lifecycle import snapshot
 from videos.emulator.models import Job
@@ -185,3 +187,39 @@ def fetch(request: HttpRequest, version: str, scope: str, model: str) -> HttpRes
 
 predict_view = endpoint(PROTOCOL, {"POST": ("create", predict)})
 fetch_view = endpoint(PROTOCOL, {"POST": ("retrieve", fetch)})
+
+
+@csrf_exempt
+def storage_object(request: HttpRequest, bucket: str, obj: str) -> HttpResponseBase:
+    """Cloud Storage's JSON API download (`GET /storage/v1/b/{bucket}/o/{object}?alt=media`) of a
+    video written under a request's `storageUri`. OAuth only: an API key reads no private bucket."""
+    accounting.bump(PROTOCOL, "media")
+    authorization = request.headers.get("Authorization", "")
+    if authorization[:7].lower() != "bearer " or not oauth.valid(authorization[7:].strip()):
+        return render(PROTOCOL, ApiError(401, "Anonymous caller does not have storage.objects.get access."))
+    if request.GET.get("alt") != "media":
+        return render(PROTOCOL, ApiError(400, "Only media downloads are served: add alt=media."))
+    prefix, _, sample = obj.rpartition("/")
+    job_id = prefix.rpartition("/")[2]
+    job = Job.objects.filter(protocol=PROTOCOL, public_id=job_id).first()
+    stored = (job.inputs or {}).get("storageUri", "") if job else ""
+    expected = f"{stored.rstrip('/')}/{job_id}/" if stored else ""
+    if (
+        job is None
+        or not expected.startswith(f"gs://{bucket}/")
+        or f"gs://{bucket}/{prefix}/" != expected
+        or not sample.startswith("sample_")
+        or not sample.removeprefix("sample_").removesuffix(".mp4").isdigit()
+        or int(sample.removeprefix("sample_").removesuffix(".mp4")) >= job.n_variants
+        or snapshot(job, timezone.now()).phase != "succeeded"
+    ):
+        return render(PROTOCOL, ApiError(404, f"No such object: {bucket}/{obj}"))
+    body = media.video_body(job.width, job.height, job.video_bytes)
+    return content.serve(
+        request,
+        protocol=PROTOCOL,
+        body=body,
+        content_type="video/mp4",
+        etag=f'"{job_id}-{sample}"',
+        modified=job.finished_at,
+    )

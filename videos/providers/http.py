@@ -221,6 +221,24 @@ class ProviderHttp:
                 params=self.params(asset.params),
                 headers={**headers, **self.auth_headers()},
             )
+        with self._opened(request, headers, asset, offset) as stream:
+            yield stream
+
+    @contextmanager
+    def open_keyed_url(self, url: str, asset: AssetRef, *, offset: int = 0) -> Iterator[AssetStream]:
+        """Stream an asset from an address the adapter built itself (never one an answer named),
+        with the provider's credentials: Vertex AI's outputs in Cloud Storage."""
+        headers = {"Accept": asset.accept, "Accept-Encoding": "identity", "User-Agent": self.config.user_agent}
+        if offset > 0:
+            headers["Range"] = f"bytes={offset}-"
+        request = self.client.build_request("GET", url, headers={**headers, **self.auth_headers()})
+        with self._opened(request, headers, asset, offset) as stream:
+            yield stream
+
+    @contextmanager
+    def _opened(
+        self, request: httpx.Request, headers: dict[str, str], asset: AssetRef, offset: int
+    ) -> Iterator[AssetStream]:
         response = self._send_following_redirects(request, headers)
         try:
             if response.status_code == 416:

@@ -11,7 +11,11 @@ Either way the model's methods sit at `{base}/publishers/google/models/{model}:.
 operation, polled with one `fetchPredictOperation` call each (no list, no cancel). Without a
 `storageUri` the finished operation carries each video inline as base64: the poll keeps only
 the sample's position, and the archive fetches the operation again and decodes it, within the
-download size limit.
+download size limit. With one (the model's `mapping` names it: `{"storage_uri":
+"gs://bucket/prefix"}`, project mode only) the videos are written to that bucket and the archive
+reads them through Cloud Storage's JSON API with the same OAuth token; the address is built
+here from the `gs://` name, on Google's storage host (or, for a base URL elsewhere such as the
+emulator, beside it), never taken from an answer.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from videos.providers.polling import ListPage
 from videos.providers.status import GENERATION_FAILED
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobStatus, ProviderConfig, ProviderError, SubmissionSpec
 
+GCS_URI = re.compile(r"^gs://([a-z0-9][a-z0-9._-]{1,221}[a-z0-9])/([^\x00-\x1f]{1,1024})$")
+GOOGLE_STORAGE = "https://storage.googleapis.com"
 OPERATION_NAME = re.compile(
     r"^(?:projects/[A-Za-z0-9._-]{1,100}/locations/[A-Za-z0-9-]{1,50}/)?"
     r"publishers/google/models/([A-Za-z0-9._-]{1,100})/operations/[A-Za-z0-9_-]{1,200}$"
@@ -134,6 +140,17 @@ class VertexVeoProvider(VideoProvider):
             parameters["seed"] = spec.seed
         if spec.audio is not None:
             parameters["generateAudio"] = spec.audio
+        storage_uri = spec.mapping.get("storage_uri") if spec.mapping else None
+        if storage_uri:
+            if self.account is None:
+                raise ProviderError(
+                    "Writing videos to a gs:// bucket needs project mode (a service account key)",
+                    permanent=True,
+                    code="unsupported",
+                )
+            if not GCS_URI.match(str(storage_uri).rstrip("/") + "/x"):
+                raise ProviderError(f"Not a gs:// bucket address: {storage_uri!r}", permanent=True, code="unsupported")
+            parameters["storageUri"] = str(storage_uri)
         path = f"/publishers/google/models/{quote_id(spec.model)}:predictLongRunning"
         answer = self.http.request_json(
             "POST", path, json={"instances": [instance], "parameters": parameters}, create=True
@@ -166,8 +183,24 @@ class VertexVeoProvider(VideoProvider):
     def delete(self, job_id: str) -> bool:
         return False  # operations cannot be cancelled; outputs are the operator's or inline
 
+    def storage_url(self, gcs_uri: str) -> str:
+        """Cloud Storage's JSON API address of a `gs://bucket/object`, on Google's storage host,
+        or beside the base URL when it is not Google's (the emulator)."""
+        match = GCS_URI.match(gcs_uri)
+        if not match:
+            raise ProviderError(f"Not a gs:// object: {gcs_uri[:200]!r}", permanent=True, code="invalid_response")
+        host = httpx.URL(self.config.base_url).host
+        root = GOOGLE_STORAGE if host.endswith(".googleapis.com") else self.config.base_url.split("/v1", 1)[0]
+        return f"{root}/storage/v1/b/{match.group(1)}/o/{quote_id(match.group(2))}?alt=media"
+
     @contextmanager
     def open_asset(self, asset: AssetRef, *, offset: int = 0, if_range: str | None = None) -> Iterator[AssetStream]:
+        if asset.path.startswith("gcs:"):
+            with self.http.open_keyed_url(
+                self.storage_url(asset.path.removeprefix("gcs:")), asset, offset=offset
+            ) as stream:
+                yield stream
+            return
         if not asset.path.startswith("inline:"):
             with super().open_asset(asset, offset=offset, if_range=if_range) as stream:
                 yield stream
@@ -240,6 +273,8 @@ def parse_operation(body: dict[str, Any]) -> JobStatus:
     for index, video in enumerate(videos):
         if video.get("bytesBase64Encoded"):
             assets.append(AssetRef(index, "video", f"inline:{index}", VIDEO_TYPES, source_id=name))
+        elif isinstance(video.get("gcsUri"), str) and GCS_URI.match(video["gcsUri"]):
+            assets.append(AssetRef(index, "video", f"gcs:{video['gcsUri']}", VIDEO_TYPES, source_id=name))
     if not assets:
         reasons = [str(r) for r in response.get("raiMediaFilteredReasons") or [] if r]
         filtered = bool(reasons or response.get("raiMediaFilteredCount"))
@@ -251,7 +286,7 @@ def parse_operation(body: dict[str, Any]) -> JobStatus:
             error_message=(
                 "The provider's safety filters blocked this video" + (f": {reasons[0]}" if reasons else ".")
                 if filtered
-                else "The provider finished without a video (results in a storage bucket are not read yet)."
+                else "The provider finished without a video."
             ),
             provider_error_code="raiMediaFiltered" if filtered else None,
             provider_error_message=reasons[0] if reasons else None,
