@@ -17,6 +17,7 @@ import time
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from google.auth import exceptions, jwt
 
 from videos.emulator import accounting
 
@@ -55,8 +56,6 @@ def _error(status: int, code: str, description: str) -> JsonResponse:
 
 @csrf_exempt
 def token(request: HttpRequest) -> HttpResponse:
-    from google.auth import exceptions, jwt
-
     accounting.bump("vertex", "token")
     if request.method != "POST":
         return _error(405, "invalid_request", "POST only")

@@ -33,6 +33,9 @@ from datetime import UTC
 from typing import Any
 
 import httpx
+from google.auth.exceptions import GoogleAuthError
+from google.auth.transport.requests import Request
+from google.oauth2 import service_account as sa
 
 from videos.providers.base import VideoProvider, quote_id
 from videos.providers.downloads import AssetStream
@@ -74,10 +77,6 @@ def service_account(key: str) -> dict[str, Any] | None:
 def access_token(info: dict[str, Any]) -> str:
     """An OAuth access token for the service account, from google-auth, cached until shortly
     before it expires (one token request per account and hour, not per call)."""
-    from google.auth.exceptions import GoogleAuthError
-    from google.auth.transport.requests import Request
-    from google.oauth2 import service_account as sa
-
     cache_key = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()
     with _tokens_lock:
         cached = _tokens.get(cache_key)
