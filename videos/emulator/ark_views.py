@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, content, jobs, media
+from videos.emulator import accounting, content, faults, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import Snapshot, snapshot
@@ -282,7 +282,10 @@ def list_tasks(request: HttpRequest) -> HttpResponse:
 
 
 def retrieve(request: HttpRequest, task: str) -> HttpResponse:
-    return JsonResponse(task_json(request, _job(task)))
+    job = _job(task)
+    if faults.take(PROTOCOL, "retrieve", ["expired"]):
+        jobs.mark_expired(job)  # the object storage deletes the video; the task still says succeeded
+    return JsonResponse(task_json(request, job))
 
 
 def delete(request: HttpRequest, task: str) -> HttpResponse:

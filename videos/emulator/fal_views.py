@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from PIL import Image, UnidentifiedImageError
 
-from videos.emulator import accounting, content, jobs, media
+from videos.emulator import accounting, content, faults, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import snapshot
@@ -235,6 +235,8 @@ def status(request: HttpRequest, owner: str, app: str, request_id: str) -> HttpR
 
 def result(request: HttpRequest, owner: str, app: str, request_id: str) -> HttpResponse:
     job = _job(owner, app, request_id)
+    if faults.take(PROTOCOL, "result", ["expired"]):
+        jobs.mark_expired(job)  # the output file is gone from the CDN; the result still names it
     state = snapshot(job, timezone.now())
     if not state.done:
         raise ApiError(400, "Request is still in progress", code="request_in_progress")

@@ -193,6 +193,8 @@ def _file_uri(request: HttpRequest, version: str, file_id: str) -> str:
 
 def operation(request: HttpRequest, version: str, model: str, operation_id: str) -> HttpResponse:
     job = _job(model, operation_id)
+    if faults.take(PROTOCOL, "retrieve", ["expired"]):
+        jobs.mark_expired(job)  # the files are deleted; the operation still lists them
     state = snapshot(job, timezone.now())
     body: dict[str, Any] = {"name": operation_name(job)}
     if not state.done:

@@ -21,7 +21,7 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, content, jobs, media, oauth
+from videos.emulator import accounting, content, faults, jobs, media, oauth
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError, render
 from videos.emulator.gemini_views import DURATIONS, SHAPES, _image
@@ -153,6 +153,8 @@ def fetch(request: HttpRequest, version: str, scope: str, model: str) -> HttpRes
         or job.inputs.get("scope", "") != scope
     ):
         raise ApiError(404, f"Operation {name} is not found.")
+    if faults.take(PROTOCOL, "retrieve", ["expired"]):
+        jobs.mark_expired(job)  # the operation, and the videos in it, are no longer kept
     state = snapshot(job, timezone.now())
     answer: dict[str, Any] = {"name": name}
     if not state.done:
