@@ -80,6 +80,11 @@ class Emulator:
         headers = {"Authorization": f"Key {self.api_key}", **options.pop("headers", {})}  # type: ignore[dict-item]
         return httpx.Client(base_url=self.fal_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
 
+    @property
+    def replicate_url(self) -> str:
+        """The SDK's base URL: it adds /v1 itself."""
+        return f"{self.url}/replicate"
+
     def openai(self, **options: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         return httpx.Client(base_url=self.openai_base_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
@@ -160,6 +165,29 @@ def _nullable_optionals(node: object) -> object:
     return node
 
 
+def _nullable_flags(node: object) -> object:
+    """`nullable: true` (an OpenAPI 3.0 word that Replicate's 3.1 document still uses) as JSON
+    Schema says it: null is one of the types."""
+    if isinstance(node, dict):
+        node = {key: _nullable_flags(value) for key, value in node.items()}
+        if node.pop("nullable", False) is True and isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        return node
+    if isinstance(node, list):
+        return [_nullable_flags(item) for item in node]
+    return node
+
+
+def _one_of_as_any_of(node: object) -> object:
+    """Replicate's `version` is `oneOf` [any string, the string "hidden"]: "hidden", which the
+    document names for official models, matches both, so no answer could pass. Read as `anyOf`."""
+    if isinstance(node, dict):
+        return {("anyOf" if key == "oneOf" else key): _one_of_as_any_of(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_one_of_as_any_of(item) for item in node]
+    return node
+
+
 def _closed(node: object) -> object:
     """Refuse keys a schema does not list, so an extra field in an answer is caught."""
     if isinstance(node, dict):
@@ -177,6 +205,9 @@ def _registry(name: str) -> Registry:
     document = json.loads((CONTRACTS / name).read_text())
     if document["openapi"].startswith("3.0"):
         document = _nullable_optionals(document)
+    document = _nullable_flags(document)
+    if name.startswith("replicate"):
+        document = _one_of_as_any_of(document)
     document = _closed(copy.deepcopy(document))
     return Registry().with_resource("urn:spec", Resource.from_contents(document, default_specification=DRAFT202012))
 
@@ -188,6 +219,11 @@ def _validator(document: str, schema: str) -> Draft202012Validator:
 def openai_schema(schema: str) -> Draft202012Validator:
     """A validator for a schema of openai-videos.openapi.json, e.g. "VideoResource"."""
     return _validator("openai-videos.openapi.json", schema)
+
+
+def replicate_schema(schema: str) -> Draft202012Validator:
+    """A validator for a schema of replicate-videos.openapi.json, e.g. "schemas_prediction_response"."""
+    return _validator("replicate-videos.openapi.json", schema)
 
 
 def azure_schema(schema: str) -> Draft202012Validator:

@@ -41,7 +41,8 @@ def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_
     assert "dreamina-seedance-2-0-260128" in offered["Emulator (Ark, Seedance)"]
     assert "fal-ai/kling-video/v3/pro" in offered["Emulator (fal queue)"]
     assert "veo-3.1-generate-001" in offered["Emulator (Vertex AI, Veo)"]
-    assert len(offered) == 6
+    assert "google/veo-3.1" in offered["Emulator (Replicate)"]
+    assert len(offered) == 7
     Provider.objects.exclude(name="emulator-openai").update(enabled=False)
     response = alice_client.get(reverse("videos:new"))
     assert offered_models(response) == {"Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"]}

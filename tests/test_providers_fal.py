@@ -10,7 +10,7 @@ from emulator_fixtures import INSTANT, image_bytes, wait_until
 
 from videos import catalogue
 from videos.providers import ProviderConfig, ProviderError, SubmissionSpec, build_provider
-from videos.providers.fal import aspect_ratio
+from videos.providers.mapping import aspect_ratio
 from videos.providers.types import SpecImage
 
 

@@ -84,4 +84,5 @@ def test_zero_config_has_one_emulator_provider_per_protocol(db):
         "emulator-vertex": "vertex",
         "emulator-ark": "ark",
         "emulator-fal": "fal",
+        "emulator-replicate": "replicate",
     }

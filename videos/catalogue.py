@@ -264,6 +264,13 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=24 * 3600,
         retention_from="creation",
     ),
+    # Replicate: each model's entry says what it takes; inputs and outputs are deleted after an hour.
+    "replicate": Capabilities(
+        sizes=("1280x720", "720x1280"),
+        seconds=(5,),
+        retention_seconds=3600,
+        retention_from="creation",
+    ),
     # fal: each model's entry says what it takes (BUILTIN below); results kept 7 days by default.
     "fal": Capabilities(
         sizes=("1280x720", "720x1280"),
@@ -402,6 +409,71 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
                             "duration": "duration",
                         },
                     },
+                },
+            }
+        ),
+    },
+    ("replicate", "google/veo-3.1"): {
+        "label": "Veo 3.1 (Replicate)",
+        "sizes": ("1280x720", "720x1280", "1920x1080", "1080x1920"),
+        "seconds": (4, 6, 8),
+        "seconds_by_size": MappingProxyType({"1920x1080": (8,), "1080x1920": (8,)}),
+        "last_frame": True,
+        "audio": "optional",
+        "negative_prompt": True,
+        "seed": True,
+        "mapping": MappingProxyType(
+            {
+                "duration_format": "int",
+                "fields": {
+                    "prompt": "prompt",
+                    "first_frame": "image",
+                    "last_frame": "last_frame",
+                    "duration": "duration",
+                    "aspect_ratio": "aspect_ratio",
+                    "resolution": "resolution",
+                    "negative_prompt": "negative_prompt",
+                    "seed": "seed",
+                    "audio": "generate_audio",
+                },
+            }
+        ),
+    },
+    ("replicate", "kwaivgi/kling-v2.1"): {
+        "label": "Kling 2.1 (Replicate)",
+        "sizes": ("1920x1080", "1080x1920", "1080x1080"),
+        "seconds": (5, 10),
+        "last_frame": True,
+        "negative_prompt": True,
+        "mapping": MappingProxyType(
+            {
+                "duration_format": "int",
+                "fields": {
+                    "prompt": "prompt",
+                    "first_frame": "start_image",
+                    "last_frame": "end_image",
+                    "duration": "duration",
+                    "aspect_ratio": "aspect_ratio",
+                    "negative_prompt": "negative_prompt",
+                },
+            }
+        ),
+    },
+    ("replicate", "minimax/hailuo-02"): {
+        "label": "MiniMax Hailuo 02 (Replicate)",
+        "sizes": ("1366x768", "1920x1080"),
+        "seconds": (6, 10),
+        "seconds_by_size": MappingProxyType({"1920x1080": (6,)}),
+        "last_frame": True,
+        "mapping": MappingProxyType(
+            {
+                "duration_format": "int",
+                "fields": {
+                    "prompt": "prompt",
+                    "first_frame": "first_frame_image",
+                    "last_frame": "last_frame_image",
+                    "duration": "duration",
+                    "resolution": "resolution",
                 },
             }
         ),

@@ -32,6 +32,7 @@ class ProviderKind(models.TextChoices):
     VERTEX = "vertex", "Vertex AI (Veo)"
     ARK = "ark", "BytePlus ModelArk / Volcengine Ark (Seedance)"
     FAL = "fal", "fal queue (Kling, Wan, Hailuo, Veo and more)"
+    REPLICATE = "replicate", "Replicate predictions (official models)"
 
 
 class AuthStyle(models.TextChoices):

@@ -697,6 +697,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-replicate": EmulatorProvider(
+        display_name="Emulator (Replicate)",
+        kind=ProviderKind.REPLICATE,
+        path="/replicate/v1",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("replicate")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
     "emulator-fal": EmulatorProvider(
         display_name="Emulator (fal queue)",
         kind=ProviderKind.FAL,

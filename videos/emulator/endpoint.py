@@ -68,6 +68,8 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
     if protocol == "azure":
         raise ApiError(401, _AZURE_DENIED)
     given = presented_key(request)
+    if protocol == "replicate":
+        raise ApiError(401, "You did not pass a valid authentication token", code="Unauthenticated")
     if protocol == "fal":
         raise ApiError(401, "No user found for Key ID and Secret" if given else "Authentication is required")
     if protocol == "ark":
@@ -114,6 +116,8 @@ def not_found(request: HttpRequest, protocol: str) -> ApiError:
         return ApiError(404, "Requested entity was not found.")
     if protocol == "fal":
         return ApiError(404, "Not Found")
+    if protocol == "replicate":
+        return ApiError(404, "The requested resource could not be found.", code="Not found")
     if protocol == "ark":
         return ApiError(404, f"The requested path {request.path} is not found.", code="NotFound", type="NotFound")
     # The path as the client would see it on api.openai.com, without the emulator's prefix.

@@ -98,6 +98,11 @@ def render(protocol: str, error: ApiError) -> JsonResponse:
         body = google_error(error)
     elif protocol == "ark":
         body = {"error": ark_error(error)}
+    elif protocol == "replicate":
+        # RFC 7807-like, with the wait in seconds beside Retry-After.
+        body = {"title": error.code or "Error", "detail": error.message, "status": error.status}
+        if error.status == 429 and "retry-after" in error.headers:
+            body["retry_after"] = int(error.headers["retry-after"])
     elif protocol == "fal":
         # FastAPI's shape: a list of problems for invalid input, else a sentence.
         body = {"detail": list(error.details) if error.details else error.message}

@@ -47,3 +47,9 @@ def ark_task_id() -> str:
 
 def fal_request_id() -> str:
     return str(uuid.uuid4())
+
+
+def replicate_prediction_id() -> str:
+    """26 lower-case letters and digits, like Replicate's."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(26))

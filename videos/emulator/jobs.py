@@ -61,7 +61,8 @@ def create_job(
         "gemini": settings.EMULATOR_GEMINI_RETENTION_SECONDS,
         "vertex": 86400,  # the operation (and the videos inline in it) is kept a day here
         "ark": settings.EMULATOR_ARK_RETENTION_SECONDS,
-        "fal": 7 * 24 * 3600,  # or what the submission asked for (fal_views)
+        "fal": 7 * 24 * 3600,
+        "replicate": 3600,  # inputs and outputs are deleted an hour after creation  # or what the submission asked for (fal_views)
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -88,6 +89,7 @@ def create_job(
                 "vertex": ids.operation_id,
                 "ark": ids.ark_task_id,
                 "fal": ids.fal_request_id,
+                "replicate": ids.replicate_prediction_id,
             }[protocol](),
             protocol=protocol,
             model=model,

@@ -15,6 +15,7 @@ PROTOCOL_CHOICES = [
     ("vertex", "Vertex AI (Veo)"),
     ("ark", "Ark content generation (Seedance)"),
     ("fal", "fal queue"),
+    ("replicate", "Replicate predictions"),
 ]
 PROTOCOLS = tuple(name for name, _ in PROTOCOL_CHOICES)
 OUTCOME_CHOICES = [
@@ -30,7 +31,7 @@ class Job(models.Model):
     request (a UUID; `model` holds the endpoint id)."""
 
     public_id = models.CharField(max_length=64, unique=True)
-    protocol = models.CharField(max_length=8, choices=PROTOCOL_CHOICES)
+    protocol = models.CharField(max_length=16, choices=PROTOCOL_CHOICES)
     model = models.CharField(max_length=200)
     prompt = models.TextField()
     width = models.PositiveIntegerField()
@@ -91,7 +92,11 @@ class Fault(models.Model):
         ("endless_body", "do the work, then answer a JSON body that never ends"),
     ]
 
-    protocol = models.CharField(max_length=8, default="*", help_text="openai, azure, gemini or * for all")
+    protocol = models.CharField(
+        max_length=16,
+        default="*",
+        help_text="a protocol (openai, azure, gemini, vertex, ark, fal, replicate) or * for all",
+    )
     operation = models.CharField(max_length=16, default="*", help_text="create, retrieve, list, ... or *")
     kind = models.CharField(max_length=16, choices=KINDS)
     remaining = models.PositiveIntegerField(null=True, blank=True, default=1, help_text="Empty means unlimited")
@@ -116,7 +121,7 @@ class Fault(models.Model):
 class Counter(models.Model):
     """Requests received per protocol and operation; `jobs_created` counts jobs really made."""
 
-    protocol = models.CharField(max_length=8)
+    protocol = models.CharField(max_length=16)
     operation = models.CharField(max_length=32)
     count = models.BigIntegerField(default=0)
 
@@ -130,7 +135,7 @@ class Counter(models.Model):
 class RateWindow(models.Model):
     """Requests counted in one fixed minute, shared by every process through the database."""
 
-    protocol = models.CharField(max_length=8)
+    protocol = models.CharField(max_length=16)
     minute = models.BigIntegerField()
     count = models.PositiveIntegerField(default=0)
 

@@ -4,6 +4,7 @@
 /emulator/azure/openai/v1/video/generations/...        Azure Sora jobs (endpoint .../azure)
 /emulator/gemini/v1beta/models/...                      Gemini API, Veo (base URL .../gemini; /v1 too)
 /emulator/vertex/v1/[projects/P/locations/L/]publishers/google/models/...  Vertex AI, Veo (+ /vertex/token)
+/emulator/replicate/v1/...                              Replicate predictions (SDK base URL .../replicate)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
 /emulator/_control/...                                  fault switches and counters (control.py)
@@ -21,6 +22,7 @@ from videos.emulator import (
     gemini_views,
     oauth,
     openai_views,
+    replicate_views,
     vertex_views,
 )
 from videos.emulator.endpoint import catch_all
@@ -73,6 +75,18 @@ urlpatterns = [
     path("vertex/token", oauth.token, name="vertex-token"),
     path("vertex/storage/v1/b/<str:bucket>/o/<path:obj>", vertex_views.storage_object, name="vertex-storage"),
     re_path(r"^vertex/", catch_all("vertex")),
+    path(
+        "replicate/v1/models/<str:owner>/<str:name>/predictions",
+        replicate_views.predictions_create,
+        name="replicate-create",
+    ),
+    path("replicate/v1/predictions", replicate_views.predictions, name="replicate-predictions"),
+    path("replicate/v1/predictions/<str:prediction>", replicate_views.prediction, name="replicate-prediction"),
+    path(
+        "replicate/v1/predictions/<str:prediction>/cancel", replicate_views.prediction_cancel, name="replicate-cancel"
+    ),
+    path("replicate/_delivery/<str:prediction>/output.mp4", replicate_views.delivery_view, name="replicate-delivery"),
+    re_path(r"^replicate/", catch_all("replicate")),
     path("ark/api/v3/contents/generations/tasks", ark_views.tasks, name="ark-tasks"),
     path("ark/api/v3/contents/generations/tasks/<str:task>", ark_views.task, name="ark-task"),
     path("ark/_cdn/<str:task_id>/video.mp4", ark_views.cdn, name="ark-cdn"),

@@ -143,6 +143,10 @@ def error_from_response(response: httpx.Response, *, create: bool = False, body:
     retry_after = parse_retry_after(response.headers, message)
     if retry_after is None:
         retry_after = google_retry_delay(parsed)
+    if retry_after is None and isinstance(parsed, dict):
+        given = parsed.get("retry_after")  # Replicate puts it in the body too
+        if isinstance(given, (int, float)) and not isinstance(given, bool):
+            retry_after = _clamp(float(given))
     message = message or f"HTTP {status} from the provider"
     if status in (401, 403):
         return ProviderError(

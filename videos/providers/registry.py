@@ -8,6 +8,7 @@ from videos.providers.base import VideoProvider
 from videos.providers.fal import FalQueueProvider
 from videos.providers.gemini import GeminiVeoProvider
 from videos.providers.openai import OpenAIVideoProvider
+from videos.providers.replicate import ReplicateProvider
 from videos.providers.types import ProviderConfig
 from videos.providers.vertex import VertexVeoProvider
 
@@ -18,6 +19,7 @@ PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "vertex": VertexVeoProvider,
     "ark": ArkSeedanceProvider,
     "fal": FalQueueProvider,
+    "replicate": ReplicateProvider,
 }
 
 

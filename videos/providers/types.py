@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal"]
+ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate"]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
@@ -30,6 +30,7 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "vertex": "goog_api_key",  # express mode; a service account key uses OAuth (providers.vertex)
     "ark": "bearer",
     "fal": "key",
+    "replicate": "bearer",
 }
 _DEFAULT_API_VERSION: dict[str, str | None] = {
     "openai": None,
@@ -38,6 +39,7 @@ _DEFAULT_API_VERSION: dict[str, str | None] = {
     "vertex": None,
     "ark": None,
     "fal": None,
+    "replicate": None,
 }
 # Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
 # from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
@@ -45,8 +47,9 @@ DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
     "gemini": (".googleapis.com", ".googleusercontent.com"),
     "ark": (".volces.com", ".bytepluses.com", ".byteplus.com"),
     "fal": (".fal.media", "fal.media", "storage.googleapis.com"),
+    "replicate": ("replicate.delivery", ".replicate.delivery"),
 }
-_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "vertex": 1, "ark": 100, "fal": 1}
+_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "vertex": 1, "ark": 100, "fal": 1, "replicate": 100}
 
 
 @dataclass(frozen=True)
