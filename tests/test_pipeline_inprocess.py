@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -377,3 +378,42 @@ def test_a_vertex_video_written_to_the_operators_bucket_is_archived_from_it(prov
     assert {a.kind for a in video.assets.all()} == {"video", "thumbnail"}
     assert video.provider_assets[0]["path"].startswith("gcs:gs://videos-out/veo/")
     assert emulator.received("vertex", "token") == 1
+
+
+def test_a_replicate_video_not_stored_within_its_hour_is_expired_not_failed(providers, media_root, emulator):
+    """Replicate deletes inputs and outputs an hour after creation (here, scaled down, a second):
+    a prediction found after that says `data_removed`, and the video ends expired."""
+    alice = make_user("alice")
+    provider = providers["emulator-replicate"]
+    video = services.video_create(
+        owner=alice,
+        provider=provider,
+        model="google/veo-3.1",
+        prompt=f"too late {INSTANT} [emulator:retention=1]",
+        size="1280x720",
+        seconds=8,
+    )
+    pipeline.submit_pending(provider)
+    time.sleep(1.5)  # the cluster was busy elsewhere
+    video = drive(video)
+    assert video.state == "expired"
+    assert video.error_code == "video_expired"
+    assert not video.assets.exists()
+
+
+def test_a_replicate_video_is_stored_well_within_its_hour(providers, media_root, emulator):
+    alice = make_user("alice")
+    provider = providers["emulator-replicate"]
+    video = drive(
+        services.video_create(
+            owner=alice,
+            provider=provider,
+            model="kwaivgi/kling-v2.1",
+            prompt=f"a kite {INSTANT}",
+            size="1920x1080",
+            seconds=5,
+        )
+    )
+    assert video.state == "ready"
+    assert video.archived_at - video.created_at < timedelta(minutes=1)
+    assert abs((video.provider_expires_at - video.submitted_at).total_seconds() - 3600) < 5

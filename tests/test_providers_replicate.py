@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from emulator_fixtures import INSTANT, image_bytes, wait_until
+from emulator_fixtures import INSTANT, image_bytes, replicate_schema, wait_until
 
 from videos import catalogue
 from videos.providers import ProviderConfig, ProviderError, SubmissionSpec, build_provider
@@ -113,3 +114,13 @@ def test_the_key_goes_only_to_replicate_delivery_over_https(provider, url):
         pass
     assert refused.value.code == "redirect_blocked"
     assert provider.http.calls == 0
+
+
+def test_what_the_adapter_sends_validates_against_replicates_document(provider, emulator):
+    seen = []
+    provider.http.client.event_hooks["request"].append(lambda request: seen.append(request))
+    provider.create(spec(input_image=image_bytes(1280, 720), seed=3))
+    [request] = seen
+    assert request.url.path.endswith("/v1/models/google/veo-3.1/predictions")
+    assert "prefer" not in request.headers  # the platform never holds a connection open for the result
+    replicate_schema("schemas_prediction_request").validate(json.loads(request.content))

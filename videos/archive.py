@@ -150,7 +150,14 @@ def _assets(adapter: VideoProvider, keeper: LeaseKeeper, *, ask: bool = False) -
         video.provider_expires_at = status.expires_at
     assets = status.assets()
     if not assets:
-        raise ProviderError("the provider lists no files for a finished job", permanent=False, code="no_assets")
+        # Past the provider's own deadline, no files means they were deleted (Replicate's hour).
+        gone = status.expires_at is not None and status.expires_at <= timezone.now()
+        raise ProviderError(
+            "the provider lists no files for a finished job",
+            permanent=False,
+            code="no_assets",
+            status_code=404 if gone else None,
+        )
     services.video_note_assets(video.pk, assets)
     video.provider_assets = assets_to_json(assets)
     return assets

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -142,8 +142,13 @@ def parse_prediction(body: Mapping[str, Any]) -> JobStatus:
     )
     url = _output_url(body.get("output"))
     assets: tuple[AssetRef, ...] = ()
+    created, completed = iso_time(body.get("created_at")), iso_time(body.get("completed_at"))
+    expires_at = None
     if state == "succeeded":
-        if url and not body.get("data_removed"):
+        if body.get("data_removed"):
+            # The hour is over: the files are deleted, and the deadline was when that happened.
+            expires_at = completed or created or datetime.now(UTC)
+        elif url:
             assets = (AssetRef(0, "video", "", VIDEO_TYPES, source_id=job_id, url=url),)
         else:
             state, failure = "failed", describe_failure(None)
@@ -158,8 +163,9 @@ def parse_prediction(body: Mapping[str, Any]) -> JobStatus:
         error_message=failure.message if failure else None,
         provider_error_code=raw_status if state == "failed" else None,
         provider_error_message=str(error) if error else None,
-        created_at=iso_time(body.get("created_at")),
-        completed_at=iso_time(body.get("completed_at")),
+        created_at=created,
+        completed_at=completed,
+        expires_at=expires_at,
         model=body.get("model") if isinstance(body.get("model"), str) else None,
         prompt=prompt if isinstance(prompt, str) else None,
         asset_refs=assets,
