@@ -344,6 +344,8 @@ EMULATOR_FAILURE_RATE = env_float("EMULATOR_FAILURE_RATE", 0, minimum=0, maximum
 EMULATOR_OPENAI_RETENTION_SECONDS = env_int("EMULATOR_OPENAI_RETENTION_SECONDS", 3600, minimum=1)
 EMULATOR_AZURE_RETENTION_SECONDS = env_int("EMULATOR_AZURE_RETENTION_SECONDS", 86400, minimum=1)
 EMULATOR_GEMINI_RETENTION_SECONDS = env_int("EMULATOR_GEMINI_RETENTION_SECONDS", 2 * 86400, minimum=1)
+# How long the emulated Runway output URLs stay signed (a fresh GET of the task signs new ones).
+EMULATOR_RUNWAY_URL_SECONDS = 86400
 EMULATOR_ARK_RETENTION_SECONDS = env_int("EMULATOR_ARK_RETENTION_SECONDS", 86400, minimum=1)
 EMULATOR_REQUESTS_PER_MINUTE = env_int("EMULATOR_REQUESTS_PER_MINUTE", 0, minimum=0)
 # Public keys (PEM) of the service accounts the emulator's OAuth token endpoint trusts (tests).

@@ -81,6 +81,10 @@ class Emulator:
         return httpx.Client(base_url=self.fal_url, headers=headers, timeout=30, **options)  # type: ignore[arg-type]
 
     @property
+    def runway_url(self) -> str:
+        return f"{self.url}/runway"
+
+    @property
     def replicate_url(self) -> str:
         """The SDK's base URL: it adds /v1 itself."""
         return f"{self.url}/replicate"
@@ -224,6 +228,15 @@ def openai_schema(schema: str) -> Draft202012Validator:
 def replicate_schema(schema: str) -> Draft202012Validator:
     """A validator for a schema of replicate-videos.openapi.json, e.g. "schemas_prediction_response"."""
     return _validator("replicate-videos.openapi.json", schema)
+
+
+def runway_schema(path: str, method: str = "get", status: int = 200) -> Draft202012Validator:
+    """A validator for the answer (or, with method "post" and status 0, the body) of a path of
+    runway-videos.openapi.json; Runway's document writes its schemas inline, not as components."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    where = "requestBody" if status == 0 else f"responses/{status}"
+    ref = f"urn:spec#/paths/{pointer}/{method}/{where}/content/application~1json/schema"
+    return Draft202012Validator({"$ref": ref}, registry=_registry("runway-videos.openapi.json"))
 
 
 def azure_schema(schema: str) -> Draft202012Validator:

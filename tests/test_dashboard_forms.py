@@ -42,7 +42,8 @@ def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_
     assert "fal-ai/kling-video/v3/pro" in offered["Emulator (fal queue)"]
     assert "veo-3.1-generate-001" in offered["Emulator (Vertex AI, Veo)"]
     assert "google/veo-3.1" in offered["Emulator (Replicate)"]
-    assert len(offered) == 7
+    assert offered["Emulator (Runway)"] == ["gen4.5", "veo3.1"]
+    assert len(offered) == 8
     Provider.objects.exclude(name="emulator-openai").update(enabled=False)
     response = alice_client.get(reverse("videos:new"))
     assert offered_models(response) == {"Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"]}

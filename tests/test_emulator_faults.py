@@ -276,6 +276,7 @@ def test_counters_record_every_request_even_refused_ones(emulator):
         "ark": 0,
         "fal": 0,
         "replicate": 0,
+        "runway": 0,
     }
 
 
@@ -298,7 +299,16 @@ def test_the_control_api_sets_faults_and_reads_counters_over_http(emulator):
         assert create(client).status_code == 200
         assert control.get("/counters").json() == {
             "counters": {"openai": {"create": 2}},
-            "jobs_created": {"openai": 1, "azure": 0, "gemini": 0, "vertex": 0, "ark": 0, "fal": 0, "replicate": 0},
+            "jobs_created": {
+                "openai": 1,
+                "azure": 0,
+                "gemini": 0,
+                "vertex": 0,
+                "ark": 0,
+                "fal": 0,
+                "replicate": 0,
+                "runway": 0,
+            },
         }
         assert control.delete("/faults").status_code == 204
         assert control.get("/faults").json() == {"faults": []}

@@ -417,3 +417,22 @@ def test_a_replicate_video_is_stored_well_within_its_hour(providers, media_root,
     assert video.state == "ready"
     assert video.archived_at - video.created_at < timedelta(minutes=1)
     assert abs((video.provider_expires_at - video.submitted_at).total_seconds() - 3600) < 5
+
+
+def test_a_runway_url_that_expired_before_the_archive_is_signed_again(providers, media_root, emulator, settings):
+    """Runway's output URLs expire within a day or two; the archive that finds one refused asks
+    for the task again, whose fresh GET signs a new URL."""
+    settings.EMULATOR_RUNWAY_URL_SECONDS = 1
+    alice = make_user("alice")
+    provider = providers["emulator-runway"]
+    video = services.video_create(
+        owner=alice, provider=provider, model="veo3.1", prompt=f"x {INSTANT}", size="1280x720", seconds=8
+    )
+    video = drive(video, until=("archiving",))
+    time.sleep(2.1)  # the URL the poll stored has expired meanwhile
+    retrieves = emulator.received("runway", "retrieve")
+    archive.archive_video(video.pk)
+    video.refresh_from_db()
+    assert video.state == "ready"
+    assert emulator.received("runway", "retrieve") == retrieves + 1
+    assert emulator.received("runway", "media") == 2  # the refused URL, then the fresh one

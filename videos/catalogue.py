@@ -271,6 +271,14 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=3600,
         retention_from="creation",
     ),
+    # Runway: sizes are its pixel ratios; the task (whose URLs a fresh GET signs again) is
+    # assumed kept a day.
+    "runway": Capabilities(
+        sizes=("1280x720", "720x1280"),
+        seconds=(5,),
+        retention_seconds=24 * 3600,
+        retention_from="creation",
+    ),
     # fal: each model's entry says what it takes (BUILTIN below); results kept 7 days by default.
     "fal": Capabilities(
         sizes=("1280x720", "720x1280"),
@@ -477,6 +485,15 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
                 },
             }
         ),
+    },
+    ("runway", "gen4.5"): {"label": "Gen-4.5 (Runway)", "seconds": tuple(range(2, 11)), "seed": True},
+    ("runway", "veo3.1"): {
+        "label": "Veo 3.1 (Runway)",
+        "sizes": ("1280x720", "720x1280", "1920x1080", "1080x1920"),
+        "seconds": (4, 6, 8),
+        "last_frame": True,
+        "audio": "optional",
+        "negative_prompt": True,
     },
     ("fal", "fal-ai/veo3.1"): {
         "label": "Veo 3.1 (fal)",

@@ -33,6 +33,7 @@ class ProviderKind(models.TextChoices):
     ARK = "ark", "BytePlus ModelArk / Volcengine Ark (Seedance)"
     FAL = "fal", "fal queue (Kling, Wan, Hailuo, Veo and more)"
     REPLICATE = "replicate", "Replicate predictions (official models)"
+    RUNWAY = "runway", "Runway API"
 
 
 class AuthStyle(models.TextChoices):

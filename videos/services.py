@@ -707,6 +707,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-runway": EmulatorProvider(
+        display_name="Emulator (Runway)",
+        kind=ProviderKind.RUNWAY,
+        path="/runway",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("runway")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
     "emulator-fal": EmulatorProvider(
         display_name="Emulator (fal queue)",
         kind=ProviderKind.FAL,

@@ -68,6 +68,8 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
     if protocol == "azure":
         raise ApiError(401, _AZURE_DENIED)
     given = presented_key(request)
+    if protocol == "runway":
+        raise ApiError(401, "Invalid API key provided.")
     if protocol == "replicate":
         raise ApiError(401, "You did not pass a valid authentication token", code="Unauthenticated")
     if protocol == "fal":
@@ -116,6 +118,8 @@ def not_found(request: HttpRequest, protocol: str) -> ApiError:
         return ApiError(404, "Requested entity was not found.")
     if protocol == "fal":
         return ApiError(404, "Not Found")
+    if protocol == "runway":
+        return ApiError(404, "Not found.")
     if protocol == "replicate":
         return ApiError(404, "The requested resource could not be found.", code="Not found")
     if protocol == "ark":

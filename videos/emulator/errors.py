@@ -98,6 +98,10 @@ def render(protocol: str, error: ApiError) -> JsonResponse:
         body = google_error(error)
     elif protocol == "ark":
         body = {"error": ark_error(error)}
+    elif protocol == "runway":
+        body = {"error": error.message}
+        if error.details:
+            body.update(issues=list(error.details), docUrl="https://docs.dev.runwayml.com/api")
     elif protocol == "replicate":
         # RFC 7807-like, with the wait in seconds beside Retry-After.
         body = {"title": error.code or "Error", "detail": error.message, "status": error.status}

@@ -62,7 +62,8 @@ def create_job(
         "vertex": 86400,  # the operation (and the videos inline in it) is kept a day here
         "ark": settings.EMULATOR_ARK_RETENTION_SECONDS,
         "fal": 7 * 24 * 3600,
-        "replicate": 3600,  # inputs and outputs are deleted an hour after creation  # or what the submission asked for (fal_views)
+        "replicate": 3600,
+        "runway": 86400,  # inputs and outputs are deleted an hour after creation  # or what the submission asked for (fal_views)
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -90,6 +91,7 @@ def create_job(
                 "ark": ids.ark_task_id,
                 "fal": ids.fal_request_id,
                 "replicate": ids.replicate_prediction_id,
+                "runway": ids.fal_request_id,  # a UUID too
             }[protocol](),
             protocol=protocol,
             model=model,

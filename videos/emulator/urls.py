@@ -5,6 +5,7 @@
 /emulator/gemini/v1beta/models/...                      Gemini API, Veo (base URL .../gemini; /v1 too)
 /emulator/vertex/v1/[projects/P/locations/L/]publishers/google/models/...  Vertex AI, Veo (+ /vertex/token)
 /emulator/replicate/v1/...                              Replicate predictions (SDK base URL .../replicate)
+/emulator/runway/v1/...                                 Runway (SDK base URL .../runway)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
 /emulator/_control/...                                  fault switches and counters (control.py)
@@ -23,6 +24,7 @@ from videos.emulator import (
     oauth,
     openai_views,
     replicate_views,
+    runway_views,
     vertex_views,
 )
 from videos.emulator.endpoint import catch_all
@@ -87,6 +89,11 @@ urlpatterns = [
     ),
     path("replicate/_delivery/<str:prediction>/output.mp4", replicate_views.delivery_view, name="replicate-delivery"),
     re_path(r"^replicate/", catch_all("replicate")),
+    path("runway/v1/text_to_video", runway_views.text_view, name="runway-text"),
+    path("runway/v1/image_to_video", runway_views.image_view, name="runway-image"),
+    path("runway/v1/tasks/<str:task_id>", runway_views.task_view, name="runway-task"),
+    path("runway/_cdn/<str:task_id>/video.mp4", runway_views.cdn, name="runway-cdn"),
+    re_path(r"^runway/", catch_all("runway")),
     path("ark/api/v3/contents/generations/tasks", ark_views.tasks, name="ark-tasks"),
     path("ark/api/v3/contents/generations/tasks/<str:task>", ark_views.task, name="ark-task"),
     path("ark/_cdn/<str:task_id>/video.mp4", ark_views.cdn, name="ark-cdn"),

@@ -9,6 +9,7 @@ from videos.providers.fal import FalQueueProvider
 from videos.providers.gemini import GeminiVeoProvider
 from videos.providers.openai import OpenAIVideoProvider
 from videos.providers.replicate import ReplicateProvider
+from videos.providers.runway import RunwayProvider
 from videos.providers.types import ProviderConfig
 from videos.providers.vertex import VertexVeoProvider
 
@@ -20,6 +21,7 @@ PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "ark": ArkSeedanceProvider,
     "fal": FalQueueProvider,
     "replicate": ReplicateProvider,
+    "runway": RunwayProvider,
 }
 
 

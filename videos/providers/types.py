@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate"]
+ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway"]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
@@ -31,6 +31,7 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "ark": "bearer",
     "fal": "key",
     "replicate": "bearer",
+    "runway": "bearer",
 }
 _DEFAULT_API_VERSION: dict[str, str | None] = {
     "openai": None,
@@ -40,6 +41,7 @@ _DEFAULT_API_VERSION: dict[str, str | None] = {
     "ark": None,
     "fal": None,
     "replicate": None,
+    "runway": None,
 }
 # Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
 # from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
@@ -48,8 +50,21 @@ DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
     "ark": (".volces.com", ".bytepluses.com", ".byteplus.com"),
     "fal": (".fal.media", "fal.media", "storage.googleapis.com"),
     "replicate": ("replicate.delivery", ".replicate.delivery"),
+    # Runway's signed output URLs are served from CloudFront distributions.
+    "runway": (".cloudfront.net", ".runwayml.com"),
 }
-_DEFAULT_PAGE_SIZE = {"openai": 100, "azure_sora": 50, "gemini": 1, "vertex": 1, "ark": 100, "fal": 1, "replicate": 100}
+# Headers a protocol requires on every call, unless the provider sets its own.
+DEFAULT_HEADERS: dict[str, dict[str, str]] = {"runway": {"X-Runway-Version": "2024-11-06"}}
+_DEFAULT_PAGE_SIZE = {
+    "openai": 100,
+    "azure_sora": 50,
+    "gemini": 1,
+    "vertex": 1,
+    "ark": 100,
+    "fal": 1,
+    "replicate": 100,
+    "runway": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,9 @@ class ProviderConfig:
         known = DEFAULT_REDIRECT_HOSTS.get(self.kind, ())
         if known:
             object.__setattr__(self, "redirect_allow_hosts", tuple(dict.fromkeys((*known, *self.redirect_allow_hosts))))
+        required = {k: v for k, v in DEFAULT_HEADERS.get(self.kind, {}).items() if k not in self.extra_headers}
+        if required:
+            object.__setattr__(self, "extra_headers", MappingProxyType({**required, **self.extra_headers}))
         if self.list_page_size is None:
             object.__setattr__(self, "list_page_size", _DEFAULT_PAGE_SIZE[self.kind])
         if min(self.max_download_bytes, self.max_response_bytes, self.list_max_pages, self.list_page_size or 0) < 1:
