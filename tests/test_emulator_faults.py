@@ -277,6 +277,7 @@ def test_counters_record_every_request_even_refused_ones(emulator):
         "fal": 0,
         "replicate": 0,
         "runway": 0,
+        "kling": 0,
     }
 
 
@@ -308,6 +309,7 @@ def test_the_control_api_sets_faults_and_reads_counters_over_http(emulator):
                 "fal": 0,
                 "replicate": 0,
                 "runway": 0,
+                "kling": 0,
             },
         }
         assert control.delete("/faults").status_code == 204

@@ -32,7 +32,17 @@ def wait_for(videos: list[Video], cluster, *, states=SETTLED, timeout: float = 6
 
 
 def create(owner, provider, prompt: str = f"a lighthouse {INSTANT}", **fields) -> Video:
-    seconds = {"openai": 4, "azure_sora": 5, "gemini": 8, "vertex": 8, "ark": 5, "fal": 5, "replicate": 8, "runway": 8}
+    seconds = {
+        "openai": 4,
+        "azure_sora": 5,
+        "gemini": 8,
+        "vertex": 8,
+        "ark": 5,
+        "fal": 5,
+        "replicate": 8,
+        "runway": 8,
+        "kling": 5,
+    }
     seconds = seconds[provider.kind]
     defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": seconds}
     return services.video_create(owner=owner, provider=provider, prompt=prompt, **{**defaults, **fields})
@@ -71,7 +81,9 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     vertex = create(alice, providers["emulator-vertex"], options={"seed": 3})
     on_replicate = create(alice, providers["emulator-replicate"], options={"audio": False})
     on_runway = create(alice, providers["emulator-runway"], model="veo3.1")
-    wait_for([text, image, variants, moderated, veo, seedance, kling, vertex, on_replicate, on_runway], cluster)
+    on_kling = create(alice, providers["emulator-kling"], size="1920x1080")
+    made = [text, image, variants, moderated, veo, seedance, kling, vertex, on_replicate, on_runway, on_kling]
+    wait_for(made, cluster)
     remix = create(alice, openai, prompt=f"the same at night {INSTANT}", remix_source=text)
     wait_for([remix], cluster)
 
@@ -94,6 +106,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     assert_stored(on_replicate, s3, {"video", "thumbnail"})  # within the hour Replicate keeps it
     assert on_runway.state == "ready", (on_runway.error_code, on_runway.error_message)
     assert_stored(on_runway, s3, {"video", "thumbnail"})
+    assert on_kling.state == "ready", (on_kling.error_code, on_kling.error_message)
+    assert_stored(on_kling, s3, {"video", "thumbnail"})
     assert s3.unfinished_uploads() == []
     assert s3.keys(f"videos/{alice.pk}/{image.pk}/input")  # the start frame is kept
 

@@ -436,3 +436,24 @@ def test_a_runway_url_that_expired_before_the_archive_is_signed_again(providers,
     assert video.state == "ready"
     assert emulator.received("runway", "retrieve") == retrieves + 1
     assert emulator.received("runway", "media") == 2  # the refused URL, then the fresh one
+
+
+def test_a_lost_kling_create_is_adopted_by_its_tag_even_beside_an_identical_request(providers, media_root, emulator):
+    """Kling tags each task with the video's id, so alice's lost answer is resolved to her own
+    task although bob sent the very same request: certainty, where other protocols must fail."""
+    provider = providers["emulator-kling"]
+    alice, bob = make_user("alice"), make_user("bob")
+    fields = {"model": "kling-v3", "prompt": f"the same words {INSTANT}", "size": "1920x1080", "seconds": 5}
+    bobs = services.video_create(owner=bob, provider=provider, **fields)
+    pipeline.submit_pending(provider)
+    emulator.add_fault("drop", protocol="kling", operation="create")
+    alices = services.video_create(owner=alice, provider=provider, **fields)
+    pipeline.submit_pending(provider)
+    alices.refresh_from_db()
+    assert alices.submit_outcome_unknown
+    Video.objects.filter(pk=alices.pk).update(next_step_at=None)
+    alices, bobs = drive(alices), drive(bobs)
+    assert alices.state == bobs.state == "ready"
+    assert alices.provider_job_id != bobs.provider_job_id
+    assert emulator.job(alices.provider_job_id.split("/")[1]).inputs["external_task_id"] == alices.pk
+    assert emulator.jobs_created("kling") == 2

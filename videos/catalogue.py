@@ -279,6 +279,16 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=24 * 3600,
         retention_from="creation",
     ),
+    # Kling's own API: 5 or 10 s, first and last frame, sound on or off; the CDN keeps 30 days.
+    "kling": Capabilities(
+        sizes=("1920x1080", "1080x1920", "1080x1080"),
+        seconds=(5, 10),
+        last_frame=True,
+        audio="optional",
+        negative_prompt=True,
+        retention_seconds=30 * 24 * 3600,
+        retention_from="creation",
+    ),
     # fal: each model's entry says what it takes (BUILTIN below); results kept 7 days by default.
     "fal": Capabilities(
         sizes=("1280x720", "720x1280"),
@@ -486,6 +496,8 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
             }
         ),
     },
+    ("kling", "kling-v3"): {"label": "Kling 3 (Kling)"},
+    ("kling", "kling-v2-5-turbo"): {"label": "Kling 2.5 Turbo (Kling)", "audio": "none"},
     ("runway", "gen4.5"): {"label": "Gen-4.5 (Runway)", "seconds": tuple(range(2, 11)), "seed": True},
     ("runway", "veo3.1"): {
         "label": "Veo 3.1 (Runway)",

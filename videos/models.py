@@ -34,6 +34,7 @@ class ProviderKind(models.TextChoices):
     FAL = "fal", "fal queue (Kling, Wan, Hailuo, Veo and more)"
     REPLICATE = "replicate", "Replicate predictions (official models)"
     RUNWAY = "runway", "Runway API"
+    KLING = "kling", "Kling API (key as ACCESS_KEY:SECRET_KEY)"
 
 
 class AuthStyle(models.TextChoices):

@@ -104,6 +104,7 @@ def submission_spec(video: Video) -> SubmissionSpec:
         audio=options.get("audio"),
         mapping=record.mapping,
         keep_seconds=record.retention_seconds,
+        client_reference=video.pk,
     )
 
 
@@ -212,9 +213,10 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
     worker died or lost its lease meanwhile): adopt the job the provider holds, or fail clearly.
 
     A job is adopted only when it is the one match not held by another video, and no other
-    video sent the same request without learning its job: it could be theirs. Protocols
-    offer no tag that ties a job to the video that asked for it, so anything less certain
-    fails with `submit_outcome_unknown` rather than hand one user another user's video."""
+    video sent the same request without learning its job: it could be theirs. Where the
+    protocol tags a job with the video's id (Kling's `external_task_id`), the tagged job is
+    the certain answer. Anything less certain fails with `submit_outcome_unknown` rather than
+    hand one user another user's video."""
     now = timezone.now()
     due = (
         Video.objects.filter(provider=provider, state=VideoState.PENDING, deleted_at__isnull=True)
@@ -254,6 +256,10 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
 def _settle_reconciliation(video: Video, token: str, found: list[JobStatus]) -> None:
     held = services.video_jobs_held(video.provider, [job.job_id for job in found], besides=video.pk)
     free = [job for job in found if job.job_id not in held]
+    tagged = [job for job in free if job.client_reference == video.pk]
+    if len(tagged) == 1 and services.video_mark_submitted(video.pk, token, tagged[0]):
+        logger.info("video %s: adopted provider job %s by its tag after a lost answer", video.pk, tagged[0].job_id)
+        return
     rivals = services.videos_unresolved_alike(video).exists()
     if len(free) == 1 and not rivals:
         if services.video_mark_submitted(video.pk, token, free[0]):

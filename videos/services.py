@@ -717,6 +717,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-kling": EmulatorProvider(
+        display_name="Emulator (Kling)",
+        kind=ProviderKind.KLING,
+        path="/kling",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("kling")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
     "emulator-fal": EmulatorProvider(
         display_name="Emulator (fal queue)",
         kind=ProviderKind.FAL,
@@ -751,7 +761,10 @@ def providers_sync_emulator(*, base_url: str | None = None) -> list[Provider]:
             provider.requests_per_minute = spec.requests_per_minute
         provider.is_emulator = True
         provider.enabled = settings.EMULATOR_ENABLED
-        provider.api_key = settings.EMULATOR_API_KEY
+        # Kling keys are an access key and a secret key: the emulator's key is the secret.
+        provider.api_key = (
+            f"emulator:{settings.EMULATOR_API_KEY}" if spec.kind == ProviderKind.KLING else settings.EMULATOR_API_KEY
+        )
         provider.save()
         synced.append(provider)
     return synced

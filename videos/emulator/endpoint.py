@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, faults, oauth
+from videos.emulator import accounting, faults, kling_auth, oauth
 from videos.emulator.errors import ApiError, render
 
 # Content answers stream: a handler returns any kind of response.
@@ -60,6 +60,9 @@ def _masked(key: str) -> str:
 
 
 def authenticate(request: HttpRequest, protocol: str) -> None:
+    if protocol == "kling":
+        kling_auth.check(request)  # a JWT signed with the key, never the key itself
+        return
     if key_is_valid(request):
         return
     authorization = request.headers.get("Authorization", "")
@@ -120,6 +123,8 @@ def not_found(request: HttpRequest, protocol: str) -> ApiError:
         return ApiError(404, "Not Found")
     if protocol == "runway":
         return ApiError(404, "Not found.")
+    if protocol == "kling":
+        return ApiError(404, "Invalid request method or path", code="1202")
     if protocol == "replicate":
         return ApiError(404, "The requested resource could not be found.", code="Not found")
     if protocol == "ark":

@@ -8,6 +8,7 @@ Views raise `ApiError`; the endpoint wrapper renders it for the protocol being s
 from __future__ import annotations
 
 import math
+import uuid
 from typing import Any
 
 from django.http import JsonResponse
@@ -98,6 +99,10 @@ def render(protocol: str, error: ApiError) -> JsonResponse:
         body = google_error(error)
     elif protocol == "ark":
         body = {"error": ark_error(error)}
+    elif protocol == "kling":
+        fallback = {400: 1200, 401: 1002, 403: 1103, 404: 1202, 429: 1302, 500: 5000, 503: 5001, 504: 5002}
+        code = int(error.code) if error.code and error.code.isdigit() else fallback.get(error.status, 5000)
+        body = {"code": code, "message": error.message, "request_id": str(uuid.uuid4())}
     elif protocol == "runway":
         body = {"error": error.message}
         if error.details:

@@ -53,3 +53,8 @@ def replicate_prediction_id() -> str:
     """26 lower-case letters and digits, like Replicate's."""
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(secrets.choice(alphabet) for _ in range(26))
+
+
+def kling_task_id() -> str:
+    """18 digits, like Kling's task ids."""
+    return str(10**17 + secrets.randbelow(9 * 10**17))

@@ -63,7 +63,9 @@ def create_job(
         "ark": settings.EMULATOR_ARK_RETENTION_SECONDS,
         "fal": 7 * 24 * 3600,
         "replicate": 3600,
-        "runway": 86400,  # inputs and outputs are deleted an hour after creation  # or what the submission asked for (fal_views)
+        "runway": 86400,
+        "kling": 30
+        * 86400,  # inputs and outputs are deleted an hour after creation  # or what the submission asked for (fal_views)
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -92,6 +94,7 @@ def create_job(
                 "fal": ids.fal_request_id,
                 "replicate": ids.replicate_prediction_id,
                 "runway": ids.fal_request_id,  # a UUID too
+                "kling": ids.kling_task_id,
             }[protocol](),
             protocol=protocol,
             model=model,

@@ -17,6 +17,7 @@ PROTOCOL_CHOICES = [
     ("fal", "fal queue"),
     ("replicate", "Replicate predictions"),
     ("runway", "Runway"),
+    ("kling", "Kling"),
 ]
 PROTOCOLS = tuple(name for name, _ in PROTOCOL_CHOICES)
 OUTCOME_CHOICES = [
@@ -96,7 +97,7 @@ class Fault(models.Model):
     protocol = models.CharField(
         max_length=16,
         default="*",
-        help_text="a protocol (openai, azure, gemini, vertex, ark, fal, replicate, runway) or * for all",
+        help_text="a protocol (openai, azure, gemini, vertex, ark, fal, replicate, runway, kling) or * for all",
     )
     operation = models.CharField(max_length=16, default="*", help_text="create, retrieve, list, ... or *")
     kind = models.CharField(max_length=16, choices=KINDS)

@@ -5,6 +5,7 @@
 /emulator/gemini/v1beta/models/...                      Gemini API, Veo (base URL .../gemini; /v1 too)
 /emulator/vertex/v1/[projects/P/locations/L/]publishers/google/models/...  Vertex AI, Veo (+ /vertex/token)
 /emulator/replicate/v1/...                              Replicate predictions (SDK base URL .../replicate)
+/emulator/kling/v1/videos/...                           Kling's own API (base URL .../kling)
 /emulator/runway/v1/...                                 Runway (SDK base URL .../runway)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
@@ -21,6 +22,7 @@ from videos.emulator import (
     control,
     fal_views,
     gemini_views,
+    kling_views,
     oauth,
     openai_views,
     replicate_views,
@@ -89,6 +91,10 @@ urlpatterns = [
     ),
     path("replicate/_delivery/<str:prediction>/output.mp4", replicate_views.delivery_view, name="replicate-delivery"),
     re_path(r"^replicate/", catch_all("replicate")),
+    path("kling/v1/videos/<str:family>", kling_views.tasks_view, name="kling-tasks"),
+    path("kling/v1/videos/<str:family>/<str:task_id>", kling_views.task_view, name="kling-task"),
+    path("kling/_cdn/<str:task_id>/video.mp4", kling_views.cdn, name="kling-cdn"),
+    re_path(r"^kling/", catch_all("kling")),
     path("runway/v1/text_to_video", runway_views.text_view, name="runway-text"),
     path("runway/v1/image_to_video", runway_views.image_view, name="runway-image"),
     path("runway/v1/tasks/<str:task_id>", runway_views.task_view, name="runway-task"),

@@ -7,6 +7,7 @@ from videos.providers.azure_sora import AzureSoraProvider
 from videos.providers.base import VideoProvider
 from videos.providers.fal import FalQueueProvider
 from videos.providers.gemini import GeminiVeoProvider
+from videos.providers.kling import KlingProvider
 from videos.providers.openai import OpenAIVideoProvider
 from videos.providers.replicate import ReplicateProvider
 from videos.providers.runway import RunwayProvider
@@ -22,6 +23,7 @@ PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "fal": FalQueueProvider,
     "replicate": ReplicateProvider,
     "runway": RunwayProvider,
+    "kling": KlingProvider,
 }
 
 

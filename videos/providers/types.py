@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway"]
+ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway", "kling"]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
@@ -32,6 +32,7 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "fal": "key",
     "replicate": "bearer",
     "runway": "bearer",
+    "kling": "bearer",  # a JWT made from the stored access and secret keys (providers.kling)
 }
 _DEFAULT_API_VERSION: dict[str, str | None] = {
     "openai": None,
@@ -42,6 +43,7 @@ _DEFAULT_API_VERSION: dict[str, str | None] = {
     "fal": None,
     "replicate": None,
     "runway": None,
+    "kling": None,
 }
 # Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
 # from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
@@ -52,6 +54,7 @@ DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
     "replicate": ("replicate.delivery", ".replicate.delivery"),
     # Runway's signed output URLs are served from CloudFront distributions.
     "runway": (".cloudfront.net", ".runwayml.com"),
+    "kling": (".klingai.com", ".kling.ai"),
 }
 # Headers a protocol requires on every call, unless the provider sets its own.
 DEFAULT_HEADERS: dict[str, dict[str, str]] = {"runway": {"X-Runway-Version": "2024-11-06"}}
@@ -64,6 +67,7 @@ _DEFAULT_PAGE_SIZE = {
     "fal": 1,
     "replicate": 100,
     "runway": 1,
+    "kling": 100,
 }
 
 
@@ -180,6 +184,8 @@ class SubmissionSpec:
     mapping: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), repr=False)
     # How long the platform needs the provider to keep the results (asked for where a protocol can).
     keep_seconds: int | None = None
+    # The platform's video id, sent where a protocol can tag a job with it (Kling's external_task_id).
+    client_reference: str | None = None
 
     @property
     def width_height(self) -> tuple[int, int]:
@@ -229,6 +235,8 @@ class JobStatus:
     seconds: int | None = None
     remixed_from: str | None = None
     asset_refs: tuple[AssetRef, ...] = ()
+    # The tag the job was created with (the platform's video id), where the protocol echoes it.
+    client_reference: str | None = None
     raw: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
 
     @property
