@@ -44,7 +44,8 @@ def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_
     assert "google/veo-3.1" in offered["Emulator (Replicate)"]
     assert offered["Emulator (Runway)"] == ["gen4.5", "veo3.1"]
     assert offered["Emulator (Kling)"] == ["kling-v3", "kling-v2-5-turbo"]
-    assert len(offered) == 9
+    assert offered["Emulator (MiniMax)"] == ["MiniMax-Hailuo-2.3", "MiniMax-Hailuo-02"]
+    assert len(offered) == 10
     Provider.objects.exclude(name="emulator-openai").update(enabled=False)
     response = alice_client.get(reverse("videos:new"))
     assert offered_models(response) == {"Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"]}

@@ -278,6 +278,7 @@ def test_counters_record_every_request_even_refused_ones(emulator):
         "replicate": 0,
         "runway": 0,
         "kling": 0,
+        "minimax": 0,
     }
 
 
@@ -310,6 +311,7 @@ def test_the_control_api_sets_faults_and_reads_counters_over_http(emulator):
                 "replicate": 0,
                 "runway": 0,
                 "kling": 0,
+                "minimax": 0,
             },
         }
         assert control.delete("/faults").status_code == 204

@@ -42,6 +42,7 @@ def create(owner, provider, prompt: str = f"a lighthouse {INSTANT}", **fields) -
         "replicate": 8,
         "runway": 8,
         "kling": 5,
+        "minimax": 6,
     }
     seconds = seconds[provider.kind]
     defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": seconds}
@@ -82,7 +83,21 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     on_replicate = create(alice, providers["emulator-replicate"], options={"audio": False})
     on_runway = create(alice, providers["emulator-runway"], model="veo3.1")
     on_kling = create(alice, providers["emulator-kling"], size="1920x1080")
-    made = [text, image, variants, moderated, veo, seedance, kling, vertex, on_replicate, on_runway, on_kling]
+    on_minimax = create(alice, providers["emulator-minimax"], size="1366x768")
+    made = [
+        text,
+        image,
+        variants,
+        moderated,
+        veo,
+        seedance,
+        kling,
+        vertex,
+        on_replicate,
+        on_runway,
+        on_kling,
+        on_minimax,
+    ]
     wait_for(made, cluster)
     remix = create(alice, openai, prompt=f"the same at night {INSTANT}", remix_source=text)
     wait_for([remix], cluster)
@@ -108,6 +123,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     assert_stored(on_runway, s3, {"video", "thumbnail"})
     assert on_kling.state == "ready", (on_kling.error_code, on_kling.error_message)
     assert_stored(on_kling, s3, {"video", "thumbnail"})
+    assert on_minimax.state == "ready", (on_minimax.error_code, on_minimax.error_message)
+    assert_stored(on_minimax, s3, {"video", "thumbnail"})
     assert s3.unfinished_uploads() == []
     assert s3.keys(f"videos/{alice.pk}/{image.pk}/input")  # the start frame is kept
 

@@ -289,6 +289,15 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=30 * 24 * 3600,
         retention_from="creation",
     ),
+    # MiniMax Hailuo: a resolution (the frame's shape, or 16:9), 6 s, or 10 s at 768P; download
+    # URLs live some hours: archived at once, assumed gone after eight.
+    "minimax": Capabilities(
+        sizes=("1366x768", "1920x1080", "1280x720"),
+        seconds=(6, 10),
+        seconds_by_size=MappingProxyType({"1920x1080": (6,), "1280x720": (6,)}),
+        retention_seconds=8 * 3600,
+        retention_from="creation",
+    ),
     # fal: each model's entry says what it takes (BUILTIN below); results kept 7 days by default.
     "fal": Capabilities(
         sizes=("1280x720", "720x1280"),
@@ -498,6 +507,8 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("kling", "kling-v3"): {"label": "Kling 3 (Kling)"},
     ("kling", "kling-v2-5-turbo"): {"label": "Kling 2.5 Turbo (Kling)", "audio": "none"},
+    ("minimax", "MiniMax-Hailuo-2.3"): {"label": "Hailuo 2.3 (MiniMax)"},
+    ("minimax", "MiniMax-Hailuo-02"): {"label": "Hailuo 02 (MiniMax)", "last_frame": True},
     ("runway", "gen4.5"): {"label": "Gen-4.5 (Runway)", "seconds": tuple(range(2, 11)), "seed": True},
     ("runway", "veo3.1"): {
         "label": "Veo 3.1 (Runway)",

@@ -35,6 +35,7 @@ class ProviderKind(models.TextChoices):
     REPLICATE = "replicate", "Replicate predictions (official models)"
     RUNWAY = "runway", "Runway API"
     KLING = "kling", "Kling API (key as ACCESS_KEY:SECRET_KEY)"
+    MINIMAX = "minimax", "MiniMax (Hailuo)"
 
 
 class AuthStyle(models.TextChoices):

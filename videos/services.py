@@ -727,6 +727,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-minimax": EmulatorProvider(
+        display_name="Emulator (MiniMax)",
+        kind=ProviderKind.MINIMAX,
+        path="/minimax",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("minimax")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
     "emulator-fal": EmulatorProvider(
         display_name="Emulator (fal queue)",
         kind=ProviderKind.FAL,

@@ -73,6 +73,10 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
     given = presented_key(request)
     if protocol == "runway":
         raise ApiError(401, "Invalid API key provided.")
+    if protocol == "minimax":
+        raise ApiError(
+            401, "login fail: Please carry the API secret key in the 'Authorization' field of the request header"
+        )
     if protocol == "replicate":
         raise ApiError(401, "You did not pass a valid authentication token", code="Unauthenticated")
     if protocol == "fal":

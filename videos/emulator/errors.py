@@ -99,6 +99,15 @@ def render(protocol: str, error: ApiError) -> JsonResponse:
         body = google_error(error)
     elif protocol == "ark":
         body = {"error": ark_error(error)}
+    elif protocol == "minimax":
+        # Application errors are HTTP 200 with a code in base_resp; server failures keep their status.
+        fallback = {400: 2013, 401: 1004, 403: 1004, 404: 2013, 429: 1002}
+        code = int(error.code) if error.code and error.code.isdigit() else fallback.get(error.status, 1013)
+        body = {"base_resp": {"status_code": code, "status_msg": error.message}}
+        response = JsonResponse(body, status=200 if error.status < 500 else error.status)
+        for name, value in error.headers.items():
+            response[name] = value
+        return response
     elif protocol == "kling":
         fallback = {400: 1200, 401: 1002, 403: 1103, 404: 1202, 429: 1302, 500: 5000, 503: 5001, 504: 5002}
         code = int(error.code) if error.code and error.code.isdigit() else fallback.get(error.status, 5000)

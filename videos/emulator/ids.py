@@ -58,3 +58,8 @@ def replicate_prediction_id() -> str:
 def kling_task_id() -> str:
     """18 digits, like Kling's task ids."""
     return str(10**17 + secrets.randbelow(9 * 10**17))
+
+
+def minimax_task_id() -> str:
+    """15 digits, like MiniMax's (its file id is the next number here)."""
+    return str(10**14 + 2 * secrets.randbelow(4 * 10**14))

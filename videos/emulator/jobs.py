@@ -61,11 +61,11 @@ def create_job(
         "gemini": settings.EMULATOR_GEMINI_RETENTION_SECONDS,
         "vertex": 86400,  # the operation (and the videos inline in it) is kept a day here
         "ark": settings.EMULATOR_ARK_RETENTION_SECONDS,
-        "fal": 7 * 24 * 3600,
-        "replicate": 3600,
+        "fal": 7 * 24 * 3600,  # or what the submission asked for (fal_views)
+        "replicate": 3600,  # inputs and outputs are deleted an hour after creation
         "runway": 86400,
-        "kling": 30
-        * 86400,  # inputs and outputs are deleted an hour after creation  # or what the submission asked for (fal_views)
+        "kling": 30 * 86400,
+        "minimax": 9 * 3600,
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -95,6 +95,7 @@ def create_job(
                 "replicate": ids.replicate_prediction_id,
                 "runway": ids.fal_request_id,  # a UUID too
                 "kling": ids.kling_task_id,
+                "minimax": ids.minimax_task_id,
             }[protocol](),
             protocol=protocol,
             model=model,

@@ -18,6 +18,7 @@ PROTOCOL_CHOICES = [
     ("replicate", "Replicate predictions"),
     ("runway", "Runway"),
     ("kling", "Kling"),
+    ("minimax", "MiniMax"),
 ]
 PROTOCOLS = tuple(name for name, _ in PROTOCOL_CHOICES)
 OUTCOME_CHOICES = [
@@ -97,7 +98,7 @@ class Fault(models.Model):
     protocol = models.CharField(
         max_length=16,
         default="*",
-        help_text="a protocol (openai, azure, gemini, vertex, ark, fal, replicate, runway, kling) or * for all",
+        help_text="a protocol (openai, azure, gemini, vertex, ark, fal, replicate, runway, kling, minimax) or * for all",
     )
     operation = models.CharField(max_length=16, default="*", help_text="create, retrieve, list, ... or *")
     kind = models.CharField(max_length=16, choices=KINDS)

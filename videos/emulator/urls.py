@@ -6,6 +6,7 @@
 /emulator/vertex/v1/[projects/P/locations/L/]publishers/google/models/...  Vertex AI, Veo (+ /vertex/token)
 /emulator/replicate/v1/...                              Replicate predictions (SDK base URL .../replicate)
 /emulator/kling/v1/videos/...                           Kling's own API (base URL .../kling)
+/emulator/minimax/v1/...                                MiniMax Hailuo (base URL .../minimax)
 /emulator/runway/v1/...                                 Runway (SDK base URL .../runway)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
@@ -23,6 +24,7 @@ from videos.emulator import (
     fal_views,
     gemini_views,
     kling_views,
+    minimax_views,
     oauth,
     openai_views,
     replicate_views,
@@ -95,6 +97,11 @@ urlpatterns = [
     path("kling/v1/videos/<str:family>/<str:task_id>", kling_views.task_view, name="kling-task"),
     path("kling/_cdn/<str:task_id>/video.mp4", kling_views.cdn, name="kling-cdn"),
     re_path(r"^kling/", catch_all("kling")),
+    path("minimax/v1/video_generation", minimax_views.create_view, name="minimax-create"),
+    path("minimax/v1/query/video_generation", minimax_views.query_view, name="minimax-query"),
+    path("minimax/v1/files/retrieve", minimax_views.file_view, name="minimax-file"),
+    path("minimax/_cdn/<str:file_id>/output_aigc.mp4", minimax_views.cdn, name="minimax-cdn"),
+    re_path(r"^minimax/", catch_all("minimax")),
     path("runway/v1/text_to_video", runway_views.text_view, name="runway-text"),
     path("runway/v1/image_to_video", runway_views.image_view, name="runway-image"),
     path("runway/v1/tasks/<str:task_id>", runway_views.task_view, name="runway-task"),

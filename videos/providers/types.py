@@ -12,7 +12,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
-ProviderKind = Literal["openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway", "kling"]
+ProviderKind = Literal[
+    "openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway", "kling", "minimax"
+]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
 AssetKind = Literal["video", "thumbnail", "spritesheet"]
@@ -33,6 +35,7 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "replicate": "bearer",
     "runway": "bearer",
     "kling": "bearer",  # a JWT made from the stored access and secret keys (providers.kling)
+    "minimax": "bearer",
 }
 _DEFAULT_API_VERSION: dict[str, str | None] = {
     "openai": None,
@@ -44,6 +47,7 @@ _DEFAULT_API_VERSION: dict[str, str | None] = {
     "replicate": None,
     "runway": None,
     "kling": None,
+    "minimax": None,
 }
 # Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
 # from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
@@ -55,6 +59,8 @@ DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
     # Runway's signed output URLs are served from CloudFront distributions.
     "runway": (".cloudfront.net", ".runwayml.com"),
     "kling": (".klingai.com", ".kling.ai"),
+    # MiniMax's download URLs: its own domains and the object storage it serves them from.
+    "minimax": (".minimax.io", ".minimaxi.com", ".aliyuncs.com"),
 }
 # Headers a protocol requires on every call, unless the provider sets its own.
 DEFAULT_HEADERS: dict[str, dict[str, str]] = {"runway": {"X-Runway-Version": "2024-11-06"}}
@@ -68,6 +74,7 @@ _DEFAULT_PAGE_SIZE = {
     "replicate": 100,
     "runway": 1,
     "kling": 100,
+    "minimax": 1,
 }
 
 
