@@ -102,6 +102,7 @@ def test_admin_sets_a_provider_key_without_storing_it_in_plain_text(client, staf
         "seconds": "[]",
         "max_concurrent_jobs": 2,
         "requests_per_minute": 60,
+        "priority": 0,
         "enabled": "on",
         "new_api_key": "sk-brand-new-key-5678",
     }
@@ -161,6 +162,7 @@ def provider_form(provider, **changes) -> dict:
         "seconds": "[]",
         "max_concurrent_jobs": 2,
         "requests_per_minute": 60,
+        "priority": 0,
         "model_capabilities": "{}",
         "download_hosts": "",
         "enabled": "on",

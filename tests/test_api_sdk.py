@@ -163,17 +163,45 @@ def test_sora_refuses_the_extensions_it_cannot_use(sdk):
     assert raised.value.body["param"] == "negative_prompt"
 
 
-def test_models_list_every_model_with_what_it_can_do(sdk):
-    models = {model.id: model for model in sdk.models.list()}
-    assert {"sora-2", "veo-3.1-generate-preview", "veo-3.1-lite-generate-preview"} <= set(models)
-    veo = models["veo-3.1-generate-preview"].capabilities
-    assert veo["seconds_by_size"]["1920x1080"] == ["8"]
-    assert veo["inputs"]["last_frame"] is True
-    assert veo["inputs"]["reference_images"] == 3
-    assert veo["audio"] == "always"
+def test_models_list_each_model_once_with_what_it_can_do_and_the_ids_that_pin_a_provider(sdk):
+    listed = list(sdk.models.list())
+    models = {model.id: model for model in listed}
+    assert len(models) == len(listed)
+    assert {"sora-2", "veo-3.1", "veo-3.1-lite", "seedance-2", "kling-v3", "hailuo-02"} <= set(models)
+    assert "veo-3.1-generate-preview" not in models  # a provider's own name is not a second model
+    veo = models["veo-3.1"]
+    assert veo.owned_by == "platform"
+    assert veo.label == "Veo 3.1"
+    assert set(veo.routes) >= {
+        "emulator-gemini/veo-3.1",
+        "emulator-vertex/veo-3.1",
+        "emulator-fal/veo-3.1",
+        "emulator-replicate/veo-3.1",
+        "emulator-runway/veo-3.1",
+    }
+    assert not hasattr(veo, "providers")  # which provider holds which name is for staff
+    # What any of its providers can do: reference images at Google's, silence elsewhere.
+    assert veo.capabilities["inputs"]["last_frame"] is True
+    assert veo.capabilities["inputs"]["reference_images"] == 3
+    assert veo.capabilities["audio"] == "optional"
+    assert models["sora-2"].owned_by == "emulator-openai"
+    assert models["sora-2"].routes == ["emulator-openai/sora-2"]
     assert models["sora-2"].capabilities["inputs"]["last_frame"] is False
     assert models["sora-2"].capabilities["remix"] is True
-    assert models["veo-3.1-lite-generate-preview"].capabilities["inputs"]["reference_images"] == 0
+    assert models["veo-3.1-lite"].capabilities["inputs"]["reference_images"] == 0
+
+
+def test_staff_see_which_provider_serves_a_model_under_which_name(live_server, providers, staff):
+    client = openai.OpenAI(
+        base_url=f"{live_server.url}/v1", api_key=api_token_create(user=staff, name="sdk").raw, max_retries=0
+    )
+    veo = next(model for model in client.models.list() if model.id == "veo-3.1")
+    by_provider = {entry["provider"]: entry for entry in veo.providers}
+    assert by_provider["emulator-gemini"]["model"] == "veo-3.1-generate-preview"
+    assert by_provider["emulator-gemini"]["id"] == "emulator-gemini/veo-3.1"
+    assert by_provider["emulator-runway"]["model"] == "veo3.1"
+    assert by_provider["emulator-gemini"]["capabilities"]["audio"] == "always"
+    assert by_provider["emulator-runway"]["capabilities"]["inputs"]["reference_images"] == 0
 
 
 def test_a_seedance_video_with_seed_silence_and_a_last_frame_comes_from_the_cdn(sdk, emulator):
@@ -253,18 +281,25 @@ def settle_all(video_ids: list[str], timeout: float = 90) -> None:
     raise AssertionError(f"not settled: {states}")
 
 
-def test_every_model_the_development_setup_lists_makes_text_and_image_videos(sdk, settings):
+def test_every_model_at_every_provider_of_the_development_setup_makes_text_and_image_videos(
+    live_server, providers, staff, settings
+):
     settings.PIPELINE_FIRST_POLL_SECONDS = 0.1
     settings.USER_MAX_ACTIVE_VIDEOS = 100
     settings.USER_DAILY_SECONDS = 10_000
+    # Staff see each provider's own record of a model; the `provider/model` ids pin one route.
+    sdk = openai.OpenAI(
+        base_url=f"{live_server.url}/v1", api_key=api_token_create(user=staff, name="sdk").raw, max_retries=0
+    )
+    routes = [route for model in sdk.models.list() for route in model.providers]
     made: dict[str, list[str]] = {}
-    for model in sdk.models.list():
-        caps = model.capabilities
+    for route in routes:
+        model_id, caps = route["id"], route["capabilities"]
         size = caps["sizes"][0]
         width, height = (int(part) for part in size.split("x"))
         seconds = caps["seconds_by_size"][size][0]
-        text = sdk.videos.create(prompt=f"{model.id} from words {INSTANT}", model=model.id, size=size, seconds=seconds)
-        made[model.id] = [text.id]
+        text = sdk.videos.create(prompt=f"{model_id} from words {INSTANT}", model=model_id, size=size, seconds=seconds)
+        made[model_id] = [text.id]
         inputs = caps["inputs"]
         extra: dict = {}
         if inputs["last_frame"]:
@@ -277,15 +312,16 @@ def test_every_model_the_development_setup_lists_makes_text_and_image_videos(sdk
         if inputs["input_reference"]:
             frame = ("start.png", io.BytesIO(image_bytes(width, height)), "image/png")
             framed = sdk.videos.create(
-                prompt=f"{model.id} from a frame {INSTANT}",
-                model=model.id,
+                prompt=f"{model_id} from a frame {INSTANT}",
+                model=model_id,
                 size=size,
                 seconds=str(seconds),
                 input_reference=frame,
                 extra_body=extra,
             )
-            made[model.id].append(framed.id)
-    assert len(made) >= 15
+            made[model_id].append(framed.id)
+    assert len(made) >= 24
+    assert {Video.objects.get(pk=ids[0]).provider.name for ids in made.values()} == {p.name for p in providers.values()}
     settle_all([video_id for ids in made.values() for video_id in ids])
     for model_id, ids in made.items():
         for video_id in ids:

@@ -380,7 +380,7 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     expect(page.locator("#references-field")).to_be_hidden()
     expect(page.locator("#seed-field")).to_be_hidden()
 
-    page.get_by_label("Model").select_option("veo-3.1-generate-preview")
+    page.get_by_label("Model").select_option("emulator-gemini/veo-3.1")
     assert "1024x1792" not in page.evaluate(offered, "#id_size")
     assert "1920x1080" in page.evaluate(offered, "#id_size")
     assert page.evaluate(offered, "#id_seconds") == ["4", "6", "8"]
@@ -392,12 +392,17 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     expect(page.locator("#references-field")).to_contain_text("Up to 3 (8-second videos)")
     expect(page.locator("#seed-field")).to_be_hidden()  # the Gemini API takes no seed
     # Vertex AI's Veo takes a seed and can be silent; Lite takes no reference images.
-    page.get_by_label("Model").select_option("veo-3.1-lite-generate-001")
+    page.get_by_label("Model").select_option("emulator-vertex/veo-3.1-lite")
     expect(page.locator("#seed-field")).to_be_visible()
     expect(page.locator("#references-field")).to_be_hidden()
     expect(page.get_by_label("With sound")).to_be_enabled()
     expect(page.locator("#audio-note")).to_have_text("Untick for a silent video.")
-    page.get_by_label("Model").select_option("veo-3.1-generate-preview")
+    # Veo 3.1 from whichever provider serves it: what any of them can do is offered.
+    page.get_by_label("Model").select_option("veo-3.1")
+    expect(page.locator("#seed-field")).to_be_visible()
+    expect(page.locator("#references-field")).to_be_visible()
+    expect(page.get_by_label("With sound")).to_be_enabled()
+    page.get_by_label("Model").select_option("emulator-gemini/veo-3.1")
     # 1080p is made at 8 seconds only: the durations follow the size.
     size.select_option("1920x1080")
     assert page.evaluate(offered, "#id_seconds") == ["8"]
@@ -412,6 +417,7 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     page.get_by_text("Your video is queued").wait_for()
     video = Video.objects.get(owner__username="vera")
     assert (video.model, video.size, video.seconds) == ("veo-3.1-generate-preview", "1280x720", 6)
+    assert (video.provider.name, video.requested_model) == ("emulator-gemini", "emulator-gemini/veo-3.1")
     assert [item["role"] for item in video.input_images] == ["last_frame"]
     assert video.options == {"negative_prompt": "text, watermarks", "input_fit": "crop"}
     assert drive(video).state == "ready"

@@ -31,24 +31,29 @@ def offered_models(response) -> dict[str, list[str]]:
 
 def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_providers):
     offered = offered_models(alice_client.get(reverse("videos:new")))
-    assert offered["Emulator (Azure Sora jobs protocol)"] == ["sora"]
-    assert offered["Emulator (OpenAI Videos protocol)"] == ["sora-2", "sora-2-pro"]
-    assert offered["Emulator (Gemini API, Veo)"] == [
-        "veo-3.1-generate-preview",
-        "veo-3.1-fast-generate-preview",
-        "veo-3.1-lite-generate-preview",
+    # Each model once, whichever providers serve it, then the ids that pin one provider.
+    models = offered.pop("Models")
+    assert len(models) == len(set(models))
+    assert {"sora", "sora-2", "sora-2-pro", "veo-3.1", "veo-3.1-fast", "seedance-2", "kling-v3", "hailuo-02"} <= set(
+        models
+    )
+    assert {"gen-4.5", "wan-2.5", "hailuo-2.3", "kling-v2.1", "kling-v2.5-turbo"} <= set(models)
+    assert offered["Only through Emulator (Gemini API, Veo)"] == [
+        "emulator-gemini/veo-3.1",
+        "emulator-gemini/veo-3.1-fast",
+        "emulator-gemini/veo-3.1-lite",
     ]
-    assert "dreamina-seedance-2-0-260128" in offered["Emulator (Ark, Seedance)"]
-    assert "fal-ai/kling-video/v3/pro" in offered["Emulator (fal queue)"]
-    assert "veo-3.1-generate-001" in offered["Emulator (Vertex AI, Veo)"]
-    assert "google/veo-3.1" in offered["Emulator (Replicate)"]
-    assert offered["Emulator (Runway)"] == ["gen4.5", "veo3.1"]
-    assert offered["Emulator (Kling)"] == ["kling-v3", "kling-v2-5-turbo"]
-    assert offered["Emulator (MiniMax)"] == ["MiniMax-Hailuo-2.3", "MiniMax-Hailuo-02"]
-    assert len(offered) == 10
+    assert offered["Only through Emulator (Runway)"] == ["emulator-runway/veo-3.1"]
+    assert offered["Only through Emulator (Kling)"] == ["emulator-kling/kling-v3"]
+    assert "emulator-fal/kling-v3" in offered["Only through Emulator (fal queue)"]
+    assert "emulator-replicate/veo-3.1" in offered["Only through Emulator (Replicate)"]
+    assert "emulator-minimax/hailuo-02" in offered["Only through Emulator (MiniMax)"]
+    assert "emulator-vertex/veo-3.1" in offered["Only through Emulator (Vertex AI, Veo)"]
+    # A model one provider alone serves needs no pinning id.
+    assert not any(value.endswith(("/sora-2", "/gen-4.5")) for values in offered.values() for value in values)
     Provider.objects.exclude(name="emulator-openai").update(enabled=False)
     response = alice_client.get(reverse("videos:new"))
-    assert offered_models(response) == {"Emulator (OpenAI Videos protocol)": ["sora-2", "sora-2-pro"]}
+    assert offered_models(response) == {"Models": ["sora-2", "sora-2-pro"]}
     assert '"sora"' not in response.content.decode().split('id="model-options"')[1]
 
 

@@ -127,6 +127,7 @@ def provider_form(provider: Provider, **changes) -> dict:
         "max_concurrent_jobs": 4,
         "retention_seconds": 3600,
         "requests_per_minute": 60,
+        "priority": 0,
         "enabled": "on",
     }
     return {**data, **changes}

@@ -38,6 +38,7 @@ class ProviderForm(forms.ModelForm):
             "retention_seconds",
             "model_capabilities",
             "download_hosts",
+            "priority",
             "enabled",
         ]
         widgets = {
@@ -112,7 +113,16 @@ class ProviderForm(forms.ModelForm):
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
-    list_display = ("name", "kind", "base_url", "enabled", "api_key_hint", "max_concurrent_jobs", "requests_per_minute")
+    list_display = (
+        "name",
+        "kind",
+        "base_url",
+        "enabled",
+        "priority",
+        "api_key_hint",
+        "max_concurrent_jobs",
+        "requests_per_minute",
+    )
     list_filter = ("kind", "enabled")
     search_fields = ("name", "display_name", "base_url")
     readonly_fields = ("api_key_hint", "is_emulator", "created_at", "updated_at")
@@ -135,7 +145,7 @@ class VideoAssetInline(admin.TabularInline):
 
 @admin.register(Video)
 class VideoAdmin(admin.ModelAdmin):
-    list_display = ("id", "owner", "provider", "kind", "state", "progress", "created_at", "margin")
+    list_display = ("id", "owner", "requested", "provider", "kind", "state", "progress", "created_at", "margin")
     actions = ["repoll_or_rearchive", "cancel"]
     list_filter = ("state", "provider", "kind", ("owner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("id", "prompt", "provider_job_id")
@@ -147,7 +157,9 @@ class VideoAdmin(admin.ModelAdmin):
         "owner",
         "provider",
         "kind",
+        "requested_model",
         "model",
+        "routes",
         "prompt",
         "size",
         "seconds",
@@ -223,6 +235,11 @@ class VideoAdmin(admin.ModelAdmin):
     def cancel(self, request, queryset) -> None:
         cancelled = sum(services.video_cancel(video=video) for video in queryset)
         self.message_user(request, f"Cancelled {cancelled} video(s); finished ones were left alone.")
+
+    @admin.display(description="Model asked for", ordering="requested_model")
+    def requested(self, obj: Video) -> str:
+        """The id the user named; the provider that makes the video is the next column."""
+        return obj.requested_model or obj.model
 
     @admin.display(description="Archive margin")
     def margin(self, obj: Video) -> str:

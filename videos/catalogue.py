@@ -17,7 +17,7 @@ A leaf: nothing from the project is imported, so models, validation and forms ca
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import MappingProxyType
@@ -57,6 +57,10 @@ class Capabilities:
     retention_from: RetentionFrom = "completion"
     # Words shown to people: the model's name in the form and in /v1/models.
     label: str = ""
+    # The id users name the model by, shared by every provider that serves the same model (Veo
+    # 3.1 at the Gemini API, Vertex AI, fal, Replicate...), so a request for it may go to any of
+    # them (videos.routing). Blank: the provider's own name for it.
+    model_id: str = ""
     # How the protocol's adapter turns a request into its own fields, where that is data rather
     # than code (fal: which endpoint, which field carries the prompt, the frames, the duration).
     mapping: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -577,6 +581,98 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+# Which model each built-in entry is, by the id users name it with (Capabilities.model_id).
+# Entries absent here are known by the provider's own name (sora-2, ray-2...).
+MODEL_IDS: dict[tuple[str, str], str] = {
+    ("gemini", "veo-3.1-generate-preview"): "veo-3.1",
+    ("gemini", "veo-3.1-fast-generate-preview"): "veo-3.1-fast",
+    ("gemini", "veo-3.1-lite-generate-preview"): "veo-3.1-lite",
+    ("vertex", "veo-3.1-generate-001"): "veo-3.1",
+    ("vertex", "veo-3.1-fast-generate-001"): "veo-3.1-fast",
+    ("vertex", "veo-3.1-lite-generate-001"): "veo-3.1-lite",
+    ("fal", "fal-ai/veo3.1"): "veo-3.1",
+    ("replicate", "google/veo-3.1"): "veo-3.1",
+    ("runway", "veo3.1"): "veo-3.1",
+    ("ark", "dreamina-seedance-2-0-260128"): "seedance-2",
+    ("ark", "doubao-seedance-2-0-260128"): "seedance-2",
+    ("ark", "dreamina-seedance-2-0-fast-260128"): "seedance-2-fast",
+    ("kling", "kling-v3"): "kling-v3",
+    ("fal", "fal-ai/kling-video/v3/pro"): "kling-v3",
+    ("kling", "kling-v2-5-turbo"): "kling-v2.5-turbo",
+    ("replicate", "kwaivgi/kling-v2.1"): "kling-v2.1",
+    ("minimax", "MiniMax-Hailuo-2.3"): "hailuo-2.3",
+    ("minimax", "MiniMax-Hailuo-02"): "hailuo-02",
+    ("fal", "fal-ai/minimax/hailuo-02/standard"): "hailuo-02",
+    ("replicate", "minimax/hailuo-02"): "hailuo-02",
+    ("fal", "fal-ai/wan-25-preview"): "wan-2.5",
+    ("runway", "gen4.5"): "gen-4.5",
+}
+
+# What a model is called wherever it is served (the providers' entries name their provider too).
+MODEL_LABELS: dict[str, str] = {
+    "veo-3.1": "Veo 3.1",
+    "veo-3.1-fast": "Veo 3.1 Fast",
+    "veo-3.1-lite": "Veo 3.1 Lite",
+    "seedance-2": "Seedance 2",
+    "seedance-2-fast": "Seedance 2 Fast",
+    "kling-v3": "Kling 3",
+    "kling-v2.5-turbo": "Kling 2.5 Turbo",
+    "kling-v2.1": "Kling 2.1",
+    "hailuo-2.3": "MiniMax Hailuo 2.3",
+    "hailuo-02": "MiniMax Hailuo 02",
+    "wan-2.5": "Wan 2.5",
+    "gen-4.5": "Gen-4.5",
+    "sora-2": "Sora 2",
+    "sora-2-pro": "Sora 2 Pro",
+}
+
+
+def combined(records: Sequence[Capabilities]) -> Capabilities:
+    """What may be asked of a model that several providers serve: the union of their records,
+    the first (preferred) one's words where only one can be kept. A request within it is still
+    checked against each provider's own record, and goes only to those that accept it whole."""
+    if len(records) == 1:
+        return records[0]
+    first = records[0]
+    sizes = tuple(dict.fromkeys(size for record in records for size in record.sizes))
+    seconds = tuple(sorted({s for record in records for s in record.seconds}))
+    seconds_by_size = {}
+    variants_by_size = {}
+    most = max(record.max_variants for record in records)
+    for size in sizes:
+        at_size = [record for record in records if size in record.sizes]
+        allowed = tuple(sorted({s for record in at_size for s in record.seconds_for(size)}))
+        if allowed != seconds:
+            seconds_by_size[size] = allowed
+        variants = max(record.variants_for(size) for record in at_size)
+        if variants < most:
+            variants_by_size[size] = variants
+    with_references = [record for record in records if record.reference_images]
+    reference_seconds: tuple[int, ...] = ()
+    if with_references and all(record.reference_seconds for record in with_references):
+        reference_seconds = tuple(sorted({s for record in with_references for s in record.reference_seconds}))
+    audios = {record.audio for record in records}
+    audio: AudioSupport = audios.pop() if len(audios) == 1 else "optional"
+    return dataclasses.replace(
+        first,
+        sizes=sizes,
+        seconds=seconds,
+        seconds_by_size=MappingProxyType(seconds_by_size),
+        max_variants=most,
+        variants_by_size=MappingProxyType(variants_by_size),
+        first_frame=any(record.first_frame for record in records),
+        last_frame=any(record.last_frame for record in records),
+        reference_images=max(record.reference_images for record in records),
+        reference_seconds=reference_seconds,
+        audio=audio,
+        negative_prompt=any(record.negative_prompt for record in records),
+        seed=any(record.seed for record in records),
+        remix=any(record.remix for record in records),
+        retention_seconds=min(record.retention_seconds for record in records),
+        mapping=MappingProxyType({}),
+    )
+
+
 def builtin_models(kind: str) -> list[str]:
     """The model ids the catalogue knows for a protocol, in catalogue order."""
     return [model for (entry_kind, model) in BUILTIN if entry_kind == kind]
@@ -594,6 +690,8 @@ def capabilities(
     builtin = BUILTIN.get((kind, model))
     if builtin:
         record = dataclasses.replace(record, **builtin)
+    if (kind, model) in MODEL_IDS:
+        record = dataclasses.replace(record, model_id=MODEL_IDS[(kind, model)])
     if provider_wide:
         record = record.with_overrides({name: value for name, value in provider_wide.items() if value})
     if per_model:

@@ -10,13 +10,17 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from videos import routing
+from videos.catalogue import Capabilities
 from videos.inputs import VideoCreateInput
-from videos.models import Provider, Video
-from videos.selectors import model_choices
+from videos.models import Video
+from videos.routing import ServedModel
 from videos.templatetags.video_display import orientation, pretty_size
 from videos.validation import (
     MAX_PROMPT_CHARS,
     InvalidRequest,
+    Wanted,
+    accepting_routes,
     check_inputs,
     clean_audio,
     clean_fit,
@@ -87,26 +91,36 @@ class RequestForm(forms.Form):
             return None
 
 
-def model_options(choices: list[tuple[str, Provider]]) -> dict[str, dict]:
-    """What each model accepts, for the page's script to narrow the choices (the server still judges)."""
+def _model_option(caps: Capabilities, provider: str) -> dict:
+    return {
+        "provider": provider,
+        "sizes": list(caps.sizes),
+        "seconds": list(caps.seconds),
+        "seconds_by_size": {size: list(caps.seconds_for(size)) for size in caps.sizes},
+        "variants": {size: caps.variants_for(size) for size in caps.sizes},
+        "image": caps.first_frame,
+        "last_frame": caps.last_frame,
+        "audio": caps.audio,
+        "negative_prompt": caps.negative_prompt,
+        "reference_images": caps.reference_images,
+        "reference_seconds": list(caps.reference_seconds),
+        "seed": caps.seed,
+        "default_size": caps.default_size(),
+    }
+
+
+def model_options(served: dict[str, ServedModel]) -> dict[str, dict]:
+    """What each offered model id accepts, for the page's script to narrow the choices (the
+    server still judges): a model any of its providers may make, and, where several serve it,
+    the `provider/model` ids that pin one of them."""
     options = {}
-    for name, provider in choices:
-        caps = provider.capabilities(name)
-        options[name] = {
-            "provider": str(provider),
-            "sizes": list(caps.sizes),
-            "seconds": list(caps.seconds),
-            "seconds_by_size": {size: list(caps.seconds_for(size)) for size in caps.sizes},
-            "variants": {size: caps.variants_for(size) for size in caps.sizes},
-            "image": caps.first_frame,
-            "last_frame": caps.last_frame,
-            "audio": caps.audio,
-            "negative_prompt": caps.negative_prompt,
-            "reference_images": caps.reference_images,
-            "reference_seconds": list(caps.reference_seconds),
-            "seed": caps.seed,
-            "default_size": caps.default_size(),
-        }
+    for model in served.values():
+        providers = ", ".join(str(route.provider) for route in model.routes)
+        options[model.id] = _model_option(model.capabilities, providers)
+    for model in served.values():
+        if len(model.routes) > 1:
+            for route in model.routes:
+                options[route.id] = _model_option(route.capabilities, str(route.provider))
     return options
 
 
@@ -178,14 +192,19 @@ class VideoForm(RequestForm):
             "A JPEG, PNG or WebP image, up to "
             f"{filesizeformat(settings.MAX_INPUT_IMAGE_BYTES)}. The video starts from it."
         )
-        choices = model_choices()
-        self.options = model_options(choices)
-        providers = dict(choices)
-        # Models grouped under the provider that serves them.
-        groups: dict[str, list[tuple[str, str]]] = {}
-        for name in self.options:
-            groups.setdefault(str(providers[name]), []).append((name, name))
-        self.fields["model"].widget.choices = list(groups.items())
+        served = routing.served_models()
+        self.options = model_options(served)
+        # Every model first (whichever provider can take the video makes it), then, per
+        # provider, the ids that pin it for a model several providers serve.
+        groups: dict[str, list[tuple[str, str]]] = {"Models": []}
+        for model in sorted(served.values(), key=lambda model: model.label.casefold()):
+            via = f"{len(model.routes)} providers" if len(model.routes) > 1 else str(model.routes[0].provider)
+            groups["Models"].append((model.id, f"{model.label} ({model.id}) · {via}"))
+        for model in served.values():
+            if len(model.routes) > 1:
+                for route in model.routes:
+                    groups.setdefault(f"Only through {route.provider}", []).append((route.id, route.id))
+        self.fields["model"].widget.choices = [(name, options) for name, options in groups.items() if options]
         # Without a script every model's choices are offered; the server refuses the wrong ones.
         sizes = list(dict.fromkeys(s for o in self.options.values() for s in o["sizes"]))
         seconds = sorted({s for o in self.options.values() for s in o["seconds"]})
@@ -213,7 +232,7 @@ class VideoForm(RequestForm):
         """Start a new request with another video's settings (to try a failed one again)."""
         return {
             "prompt": video.prompt,
-            "model": video.model,
+            "model": video.requested_model or video.model,
             "size": video.size,
             "seconds": str(video.seconds),
             "n_variants": str(video.n_variants),
@@ -226,8 +245,9 @@ class VideoForm(RequestForm):
         resolved = self.checked(resolve_model, data.get("model") or None)
         if resolved is None:
             return data
-        model, provider = resolved
-        caps = provider.capabilities(model)
+        served = resolved
+        model = served.id
+        caps = served.capabilities
         size = self.checked(clean_size, data.get("size") or None, caps)
         # A number reads better than a quoted string in the message when it is refused.
         raw_seconds = data.get("seconds") or None
@@ -274,10 +294,29 @@ class VideoForm(RequestForm):
             if chosen and self.errors and name not in self.errors:
                 # A browser never sends a chosen file twice: say so, or the next try silently loses it.
                 self.add_error(name, "Choose the image again: it is not kept when the form has to be corrected.")
+        routes = None
         if not self.errors and prompt is not None and size and seconds and n_variants:
+            routes = self.checked(
+                accepting_routes,
+                served,
+                Wanted(
+                    size=size,
+                    seconds=seconds,
+                    n_variants=n_variants,
+                    first_frame=image is not None,
+                    last_frame=last_frame is not None,
+                    reference_images=len(references),
+                    negative_prompt=negative_prompt,
+                    seed=seed,
+                    audio=audio,
+                ),
+            )
+        if routes and not self.errors and prompt is not None and size and seconds and n_variants:
             self.create_input = VideoCreateInput(
-                provider=provider,
-                model=model,
+                provider=routes[0].provider,
+                model=routes[0].model,
+                requested_model=served.id,
+                routes=routes,
                 prompt=prompt,
                 size=size,
                 seconds=seconds,
@@ -317,6 +356,7 @@ class RemixForm(RequestForm):
             self.create_input = VideoCreateInput(
                 provider=source.provider,
                 model=source.model,
+                requested_model=source.requested_model,
                 prompt=prompt,
                 size=source.size,
                 seconds=source.seconds,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from videos.models import Provider, Video
+    from videos.routing import Route
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class VideoCreateInput:
     audio: bool | None = None
     # How the frames were fitted to the size (already applied to them); kept for the record.
     input_fit: str | None = None
+    # The model id the user named, and every provider that accepts the whole request, preferred
+    # first (videos.routing); without them the video goes to `provider` alone.
+    requested_model: str = ""
+    routes: tuple[Route, ...] = ()
 
     def options(self) -> dict[str, object]:
         """The extensions asked for, as stored on the video (`Video.options`)."""

@@ -85,6 +85,11 @@ class Provider(models.Model):
     retention_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="How long results stay downloadable; empty for the protocol's default."
     )
+    priority = models.IntegerField(
+        default=0,
+        help_text="Among providers serving the same model, new videos go to the highest priority first "
+        "(then by name); one that refuses a create for a passing reason hands the video to the next.",
+    )
     enabled = models.BooleanField(default=True)
     is_emulator = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -194,8 +199,14 @@ class Video(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="videos")
     kind = models.CharField(max_length=10, choices=VideoKind.choices, default=VideoKind.TEXT)
 
-    # What was asked for.
+    # What was asked for. `model` is the name the video's provider knows the model by;
+    # `requested_model` the id the user named (a model any provider may serve, or provider/model).
     model = models.CharField(max_length=100)
+    requested_model = models.CharField(max_length=160, blank=True)
+    # The providers that may make it, preferred first, as [provider id, its name for the model]:
+    # each accepts the whole request. A create refused for a passing reason moves the video to
+    # the next one (videos.routing); empty: only `provider`.
+    routes = models.JSONField(default=list, blank=True)
     prompt = models.TextField()
     size = models.CharField(max_length=20)
     seconds = models.PositiveSmallIntegerField()

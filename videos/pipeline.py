@@ -115,7 +115,10 @@ def submit_pending(provider: Provider, *, limit: int = 50) -> int:
     with provider.adapter() as adapter:
         while settled < limit:
             if throttle.throttle_acquire(provider, cost=0) > 0:
-                break  # backing off after a 429 or while the breaker is open
+                # Backing off after a 429 or while the breaker is open: what another provider
+                # may make goes there meanwhile.
+                services.videos_route_around(provider)
+                break
             claimed = services.video_claim_next_submission(provider)
             if claimed is None:
                 break
@@ -188,7 +191,8 @@ def _create_refused(provider: Provider, video: Video, token: str, error: Provide
     if error.permanent:
         return _fail(video, token, error.code or "provider_rejected", error.message)
     throttle.provider_record_error(provider, error)
-    services.video_submit_refused(video.pk, token, retry_in=backoff.retry_wait(video.retries, error.retry_after))
+    # Nothing was accepted: the next provider serving the model may take it now.
+    services.video_route_onward(video, token, retry_in=backoff.retry_wait(video.retries, error.retry_after))
     return Outcome.PROVIDER_WAIT
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.http import Http404
 
-from videos.models import Provider, Video
+from videos.models import Video
 
 
 class VideoNotFound(Http404):
@@ -65,12 +65,3 @@ def video_page(user, *, limit: int, ascending: bool = False, after: str | None =
         )
     page = list(videos[: limit + 1])
     return VideoPage(videos=page[:limit], has_more=len(page) > limit)
-
-
-def model_choices() -> list[tuple[str, Provider]]:
-    """Every model an enabled provider serves, with the provider that serves it (first by name wins)."""
-    seen: dict[str, Provider] = {}
-    for provider in Provider.objects.filter(enabled=True).order_by("name"):
-        for name in provider.model_names:
-            seen.setdefault(name, provider)
-    return list(seen.items())

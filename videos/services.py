@@ -35,7 +35,7 @@ from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Query
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from videos import backoff, catalogue, storage
+from videos import backoff, catalogue, routing, storage
 from videos.asset_refs import assets_to_json
 from videos.inputs import InputImage, VideoCreateInput
 from videos.models import (
@@ -52,6 +52,7 @@ from videos.models import (
 )
 from videos.outcomes import Outcome
 from videos.providers.types import AssetRef, JobStatus
+from videos.routing import Route
 from videos.throttle import provider_state
 
 logger = logging.getLogger("videos.pipeline")
@@ -93,16 +94,25 @@ def video_create(
     remix_source: Video | None = None,
     more_images: tuple[tuple[str, InputImage], ...] = (),
     options: dict | None = None,
+    requested_model: str = "",
+    routes: tuple[Route, ...] = (),
 ) -> Video:
     """Store a new video as pending and hand it to the cluster once the transaction commits.
 
-    `more_images` are (role, image) pairs besides the start frame: "last_frame", "reference"."""
+    `more_images` are (role, image) pairs besides the start frame: "last_frame", "reference".
+    With `routes` (every provider that accepts the request, preferred first) the video goes to
+    the first that can take it now (videos.routing), `provider` and `model` being the first."""
     kind = VideoKind.REMIX if remix_source else VideoKind.IMAGE if input_image else VideoKind.TEXT
+    if routes:
+        chosen = routing.first_available(routes)
+        provider, model = chosen.provider, chosen.model
     video = Video(
         owner=owner,
         provider=provider,
         kind=kind,
         model=model,
+        requested_model=requested_model,
+        routes=[route.as_json() for route in routes] if len(routes) > 1 else [],
         prompt=prompt,
         size=size,
         seconds=seconds,
@@ -158,6 +168,8 @@ def video_request_submit(*, user, data: VideoCreateInput) -> Video:
                 *(("reference", image) for image in data.reference_images),
             ),
             options=data.options(),
+            requested_model=data.requested_model,
+            routes=data.routes,
         )
 
 
@@ -275,6 +287,78 @@ def video_submit_refused(video_id: str, token: str, *, retry_in: float) -> bool:
         )
         == 1
     )
+
+
+def video_route_onward(video: Video, token: str, *, retry_in: float) -> bool:
+    """The provider refused the create for a passing reason (a 5xx, a 429, a concurrency cap):
+    hand the video to the next of its routes that can be tried now, at once, or, when it has
+    none, keep it here and try again in `retry_in`, as video_submit_refused. Nothing was
+    accepted, so nothing can be billed twice; the refusal counts toward the retry cap either way."""
+    onward = routing.onward(video)
+    if onward is None:
+        return video_submit_refused(video.pk, token, retry_in=retry_in)
+    provider_id, model = onward
+    moved = (
+        Video.objects.filter(
+            pk=video.pk, lease_owner=token, state=VideoState.PENDING, provider_id=video.provider_id
+        ).update(
+            provider_id=provider_id,
+            model=model,
+            submit_started_at=None,
+            retries=F("retries") + 1,
+            next_step_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        == 1
+    )
+    if moved:
+        logger.info("video %s: refused by provider %s, handed to provider %s", video.pk, video.provider_id, provider_id)
+        enqueue("videos.tasks.submit_pending", provider_id)
+    return moved
+
+
+def videos_route_around(provider: Provider, *, limit: int = 50) -> int:
+    """While `provider` holds every caller back (retry-after, open breaker), hand the videos
+    waiting for it that other providers may make to the next of those that can be tried now.
+    Only videos never sent: one whose create went out stays, to be reconciled here."""
+    waiting = list(
+        Video.objects.filter(
+            provider=provider,
+            state=VideoState.PENDING,
+            deleted_at__isnull=True,
+            submit_outcome_unknown=False,
+            submit_started_at__isnull=True,
+        )
+        .exclude(routes=[])
+        .filter(_lease_free(timezone.now()))
+        .order_by("-priority", "created_at")[:limit]
+    )
+    moved = 0
+    for video in waiting:
+        onward = routing.onward(video)
+        if onward is None:
+            continue
+        provider_id, model = onward
+        changed = (
+            Video.objects.filter(
+                pk=video.pk,
+                provider_id=provider.pk,
+                state=VideoState.PENDING,
+                submit_started_at__isnull=True,
+                submit_outcome_unknown=False,
+            )
+            .filter(_lease_free(timezone.now()))
+            .update(provider_id=provider_id, model=model, next_step_at=None)
+        )
+        if changed:
+            moved += 1
+            enqueue("videos.tasks.submit_pending", provider_id)
+    if moved:
+        logger.info(
+            "provider %s holds callers back: %d waiting video(s) handed to other providers", provider.name, moved
+        )
+    return moved
 
 
 def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import io
 import warnings
+from dataclasses import dataclass
 
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from videos import routing
 from videos.catalogue import Capabilities
 from videos.inputs import InputImage
-from videos.models import Provider, Video, VideoState
-from videos.selectors import model_choices
+from videos.models import Video, VideoState
+from videos.routing import Route, ServedModel
 
 MAX_PROMPT_CHARS = 32000
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -51,20 +53,77 @@ def clean_prompt(prompt: object, *, param: str = "prompt") -> str:
     return prompt
 
 
-def resolve_model(model: object) -> tuple[str, Provider]:
-    choices = dict(model_choices())
-    if not choices:
-        raise InvalidRequest(
-            "No video provider is enabled on this platform.", param="model", code="no_provider", status=503
-        )
+def resolve_model(model: object) -> ServedModel:
+    """The model a request names and the routes to it (videos.routing); the default without one."""
     if model is None:
-        name = "sora-2" if "sora-2" in choices else next(iter(choices))
-        return name, choices[name]
-    if not isinstance(model, str) or model not in choices:
+        served = routing.default_model()
+        if served is None:
+            raise InvalidRequest(
+                "No video provider is enabled on this platform.", param="model", code="no_provider", status=503
+            )
+        return served
+    served = routing.resolve(model) if isinstance(model, str) else None
+    if served is None:
+        available = list(routing.served_models())
+        if not available:
+            raise InvalidRequest(
+                "No video provider is enabled on this platform.", param="model", code="no_provider", status=503
+            )
         raise InvalidRequest(
-            f"Unknown model {model!r}. Available: {', '.join(choices)}.", param="model", code="model_not_found"
+            f"Unknown model {model!r}. Available: {', '.join(available)}.", param="model", code="model_not_found"
         )
-    return model, choices[model]
+    return served
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """What a request asks of a model, once checked against the model as a whole."""
+
+    size: str
+    seconds: int
+    n_variants: int = 1
+    first_frame: bool = False
+    last_frame: bool = False
+    reference_images: int = 0
+    negative_prompt: str | None = None
+    seed: int | None = None
+    audio: bool | None = None
+
+
+def _check_route(caps: Capabilities, wanted: Wanted) -> None:
+    clean_size(wanted.size, caps)
+    clean_seconds(wanted.seconds, caps, wanted.size, strict_string=False)
+    clean_variants(wanted.n_variants, caps, wanted.size)
+    clean_negative_prompt(wanted.negative_prompt, caps)
+    clean_seed(wanted.seed, caps)
+    clean_audio(wanted.audio, caps)
+    check_inputs(
+        caps,
+        seconds=wanted.seconds,
+        first_frame=wanted.first_frame,
+        last_frame=wanted.last_frame,
+        reference_images=wanted.reference_images,
+    )
+
+
+def accepting_routes(served: ServedModel, wanted: Wanted) -> tuple[Route, ...]:
+    """The routes whose provider accepts the whole request, preferred first. When the model's
+    providers can each do part of it but none all of it, the preferred one's refusal is raised."""
+    accepted = []
+    refusal: InvalidRequest | None = None
+    for route in served.routes:
+        try:
+            _check_route(route.capabilities, wanted)
+        except InvalidRequest as exc:
+            refusal = refusal or exc
+            continue
+        accepted.append(route)
+    if not accepted:
+        assert refusal is not None
+        if len(served.routes) > 1:
+            refusal.message = f"No provider of {served.id} can make this combination: {refusal.message}"
+        raise refusal
+    return tuple(accepted)
 
 
 def clean_size(size: object, caps: Capabilities) -> str:

@@ -50,7 +50,7 @@ def video_object(video: Video) -> dict:
     return {
         "id": video.pk,
         "object": "video",
-        "model": video.model,
+        "model": video.requested_model or video.model,
         "status": status,
         "progress": 100 if status == "completed" else min(int(video.progress), 99),
         "created_at": _unix(video.created_at),

@@ -42,7 +42,12 @@ VIDEO = {
     "properties": {
         "id": {"type": "string", "example": "video_691611812ca88190bfb123716dcc953a089a232f54b02b21"},
         "object": {"type": "string", "enum": ["video"]},
-        "model": {"type": "string", "example": "sora-2"},
+        "model": {
+            "type": "string",
+            "example": "veo-3.1",
+            "description": "A model id from /v1/models (any provider serving it may make the video), or "
+            "`provider/model` for one provider.",
+        },
         "status": {"type": "string", "enum": ["queued", "in_progress", "completed", "failed"]},
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
         "created_at": {"type": "integer"},
@@ -131,6 +136,27 @@ MODEL_LIST = {
                             "remix": {"type": "boolean"},
                             "retention_seconds": {"type": "integer"},
                             "retention_from": {"type": "string", "enum": ["completion", "creation"]},
+                        },
+                    },
+                    "label": {"type": "string", "description": "The model's name, for people."},
+                    "routes": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "`provider/model` ids, each pinning one of the providers that serve the model.",
+                    },
+                    "providers": {
+                        "type": "array",
+                        "description": "Staff only: each provider serving the model, its own name for it, its "
+                        "priority and what it can do.",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "provider": {"type": "string"},
+                                "model": {"type": "string"},
+                                "priority": {"type": "integer"},
+                                "capabilities": {"type": "object"},
+                            },
                         },
                     },
                 },

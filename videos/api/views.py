@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiTokenAuthentication
 from project.api_errors import NO_STORE, ApiError, error_response
-from videos import services, validation
+from videos import routing, services, validation
 from videos.api import schema
 from videos.api.idempotency import idempotent
 from videos.api.representation import (
@@ -35,7 +35,7 @@ from videos.delivery import serve_asset
 from videos.inputs import VideoCreateInput
 from videos.limits import LimitExceeded
 from videos.models import Video, VideoState
-from videos.selectors import VideoNotFound, model_choices, own_video, video_page
+from videos.selectors import VideoNotFound, own_video, video_page
 
 CREATE_FIELDS = {
     "prompt",
@@ -242,8 +242,8 @@ class VideoCollection(ApiView):
         multipart = hasattr(data, "getlist")
         try:
             prompt = validation.clean_prompt(_single(data, "prompt"))
-            model, provider = validation.resolve_model(_single(data, "model"))
-            caps = provider.capabilities(model)
+            served = validation.resolve_model(_single(data, "model"))
+            caps = served.capabilities
             size = validation.clean_size(_single(data, "size"), caps)
             seconds = validation.clean_seconds(_single(data, "seconds"), caps, size, strict_string=not multipart)
             n_variants = validation.clean_variants(_single(data, "n_variants"), caps, size)
@@ -259,6 +259,20 @@ class VideoCollection(ApiView):
                 last_frame=last is not None,
                 reference_images=len(references) if isinstance(references, list) else int(references is not None),
             )
+            routes = validation.accepting_routes(
+                served,
+                validation.Wanted(
+                    size=size,
+                    seconds=seconds,
+                    n_variants=n_variants,
+                    first_frame=first is not None,
+                    last_frame=last is not None,
+                    reference_images=len(references) if isinstance(references, list) else int(references is not None),
+                    negative_prompt=negative_prompt,
+                    seed=seed,
+                    audio=audio,
+                ),
+            )
             fit = validation.clean_fit(_single(data, "input_fit"))
             image = _image_from(first, size, fit=fit)
             last_frame = _image_from(last, size, "last_frame", fit=fit)
@@ -268,8 +282,10 @@ class VideoCollection(ApiView):
         return submit(
             request,
             VideoCreateInput(
-                provider=provider,
-                model=model,
+                provider=routes[0].provider,
+                model=routes[0].model,
+                requested_model=served.id,
+                routes=routes,
                 prompt=prompt,
                 size=size,
                 seconds=seconds,
@@ -351,6 +367,7 @@ class VideoRemix(ApiView):
             VideoCreateInput(
                 provider=source.provider,
                 model=source.model,
+                requested_model=source.requested_model,
                 prompt=prompt,
                 size=source.size,
                 seconds=source.seconds,
@@ -450,17 +467,32 @@ def signed_download(request: Request, token: str) -> HttpResponse:
 class ModelList(ApiView):
     @extend_schema(**schema.MODELS)
     def get(self, request: Request) -> Response:
-        data = [
-            {
-                "id": name,
+        staff = bool(request.user.is_staff)
+        data = []
+        for served in routing.served_models().values():
+            entry = {
+                "id": served.id,
                 "object": "model",
-                "created": int(provider.created_at.timestamp()),
-                "owned_by": provider.name,
-                # An extension of the OpenAI shape: what the model can be asked for.
-                "capabilities": provider.capabilities(name).as_json(),
+                "created": int(min(route.provider.created_at for route in served.routes).timestamp()),
+                "owned_by": served.routes[0].provider.name if len(served.routes) == 1 else "platform",
+                # Extensions of the OpenAI shape: what the model can be asked for (of whichever
+                # provider takes the video), and the ids that pin one provider.
+                "label": served.label,
+                "capabilities": served.capabilities.as_json(),
+                "routes": [route.id for route in served.routes],
             }
-            for name, provider in model_choices()
-        ]
+            if staff:
+                entry["providers"] = [
+                    {
+                        "id": route.id,
+                        "provider": route.provider.name,
+                        "model": route.model,
+                        "priority": route.provider.priority,
+                        "capabilities": route.capabilities.as_json(),
+                    }
+                    for route in served.routes
+                ]
+            data.append(entry)
         return Response({"object": "list", "data": data})
 
 
