@@ -85,6 +85,11 @@ class Emulator:
         return f"{self.url}/runway"
 
     @property
+    def luma_url(self) -> str:
+        """The Dream Machine API's base URL, as `lumaai.LumaAI(base_url=...)` takes it."""
+        return f"{self.url}/luma/dream-machine/v1"
+
+    @property
     def replicate_url(self) -> str:
         """The SDK's base URL: it adds /v1 itself."""
         return f"{self.url}/replicate"
@@ -237,6 +242,11 @@ def runway_schema(path: str, method: str = "get", status: int = 200) -> Draft202
     where = "requestBody" if status == 0 else f"responses/{status}"
     ref = f"urn:spec#/paths/{pointer}/{method}/{where}/content/application~1json/schema"
     return Draft202012Validator({"$ref": ref}, registry=_registry("runway-videos.openapi.json"))
+
+
+def luma_schema(schema: str) -> Draft202012Validator:
+    """A validator for a schema of luma-videos.openapi.json, e.g. "Generation" or "GenerationRequest"."""
+    return _validator("luma-videos.openapi.json", schema)
 
 
 def azure_schema(schema: str) -> Draft202012Validator:

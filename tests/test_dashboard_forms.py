@@ -37,7 +37,7 @@ def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_
     assert {"sora", "sora-2", "sora-2-pro", "veo-3.1", "veo-3.1-fast", "seedance-2", "kling-v3", "hailuo-02"} <= set(
         models
     )
-    assert {"gen-4.5", "wan-2.5", "hailuo-2.3", "kling-v2.1", "kling-v2.5-turbo"} <= set(models)
+    assert {"gen-4.5", "wan-2.5", "hailuo-2.3", "kling-v2.1", "kling-v2.5-turbo", "ray-2", "ray-flash-2"} <= set(models)
     assert offered["Only through Emulator (Gemini API, Veo)"] == [
         "emulator-gemini/veo-3.1",
         "emulator-gemini/veo-3.1-fast",

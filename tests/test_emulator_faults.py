@@ -279,6 +279,7 @@ def test_counters_record_every_request_even_refused_ones(emulator):
         "runway": 0,
         "kling": 0,
         "minimax": 0,
+        "luma": 0,
     }
 
 
@@ -312,6 +313,7 @@ def test_the_control_api_sets_faults_and_reads_counters_over_http(emulator):
                 "runway": 0,
                 "kling": 0,
                 "minimax": 0,
+                "luma": 0,
             },
         }
         assert control.delete("/faults").status_code == 204

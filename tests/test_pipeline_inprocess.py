@@ -457,3 +457,47 @@ def test_a_lost_kling_create_is_adopted_by_its_tag_even_beside_an_identical_requ
     assert alices.provider_job_id != bobs.provider_job_id
     assert emulator.job(alices.provider_job_id.split("/")[1]).inputs["external_task_id"] == alices.pk
     assert emulator.jobs_created("kling") == 2
+
+
+def test_a_luma_video_is_stored_with_lumas_own_thumbnail_and_polled_by_the_list(providers, media_root, emulator):
+    """Luma's assets hold the video and an image: both are archived from its CDN without the key,
+    the image as the thumbnail (a JPEG, not one made here). Jobs in flight are learned from the
+    newest-first list, not one call each; the results are assumed kept a day."""
+    alice = make_user("alice")
+    provider = providers["emulator-luma"]
+    video = drive(
+        services.video_create(
+            owner=alice,
+            provider=provider,
+            model="ray-2",
+            prompt="a cat [emulator:queue=0,generation=1]",
+            size="1280x720",
+            seconds=5,
+            input_image=services.InputImage(data=image_bytes(1280, 720), content_type="image/png"),
+        )
+    )
+    assert video.state == "ready"
+    assets = {a.kind: a for a in video.assets.all()}
+    assert set(assets) == {"video", "thumbnail"}
+    assert assets["thumbnail"].content_type == "image/jpeg"
+    assert (media_root / assets["thumbnail"].storage_key).read_bytes()[:3] == b"\xff\xd8\xff"
+    assert emulator.job(video.provider_job_id).inputs["frames"] == ["frame0"]
+    assert emulator.received("luma", "list") >= 1
+    assert emulator.received("luma", "retrieve") == 0
+    assert emulator.received("luma", "media") == 2
+    assert abs((video.provider_expires_at - video.submitted_at).total_seconds() - 86400) < 5
+
+
+def test_a_lost_luma_create_is_found_in_the_list_and_adopted(providers, media_root, emulator):
+    provider = providers["emulator-luma"]
+    alice = make_user("alice")
+    emulator.add_fault("drop", protocol="luma", operation="create")
+    video = new_video(alice, provider)
+    pipeline.submit_pending(provider)
+    video.refresh_from_db()
+    assert video.submit_outcome_unknown
+    Video.objects.filter(pk=video.pk).update(next_step_at=None)
+    video = drive(video)
+    assert video.state == "ready"
+    assert emulator.jobs_created("luma") == 1
+    assert emulator.received("luma", "create") == 1

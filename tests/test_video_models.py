@@ -88,4 +88,5 @@ def test_zero_config_has_one_emulator_provider_per_protocol(db):
         "emulator-runway": "runway",
         "emulator-kling": "kling",
         "emulator-minimax": "minimax",
+        "emulator-luma": "luma",
     }

@@ -302,6 +302,25 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=8 * 3600,
         retention_from="creation",
     ),
+    # Luma Dream Machine: an aspect ratio at 540p, 720p or 1080p, 5 or 9 s, first and last frame,
+    # no sound. Luma documents no retention: archived at once, assumed gone a day after creation.
+    "luma": Capabilities(
+        sizes=(
+            "1280x720",
+            "720x1280",
+            "720x720",
+            "960x540",
+            "540x960",
+            "540x540",
+            "1920x1080",
+            "1080x1920",
+            "1080x1080",
+        ),
+        seconds=(5, 9),
+        last_frame=True,
+        retention_seconds=24 * 3600,
+        retention_from="creation",
+    ),
     # fal: each model's entry says what it takes (BUILTIN below); results kept 7 days by default.
     "fal": Capabilities(
         sizes=("1280x720", "720x1280"),
@@ -513,6 +532,8 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     ("kling", "kling-v2-5-turbo"): {"label": "Kling 2.5 Turbo (Kling)", "audio": "none"},
     ("minimax", "MiniMax-Hailuo-2.3"): {"label": "Hailuo 2.3 (MiniMax)"},
     ("minimax", "MiniMax-Hailuo-02"): {"label": "Hailuo 02 (MiniMax)", "last_frame": True},
+    ("luma", "ray-2"): {"label": "Ray 2 (Luma)"},
+    ("luma", "ray-flash-2"): {"label": "Ray Flash 2 (Luma)"},
     ("runway", "gen4.5"): {"label": "Gen-4.5 (Runway)", "seconds": tuple(range(2, 11)), "seed": True},
     ("runway", "veo3.1"): {
         "label": "Veo 3.1 (Runway)",

@@ -36,6 +36,7 @@ class ProviderKind(models.TextChoices):
     RUNWAY = "runway", "Runway API"
     KLING = "kling", "Kling API (key as ACCESS_KEY:SECRET_KEY)"
     MINIMAX = "minimax", "MiniMax (Hailuo)"
+    LUMA = "luma", "Luma Dream Machine"
 
 
 class AuthStyle(models.TextChoices):

@@ -821,6 +821,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-luma": EmulatorProvider(
+        display_name="Emulator (Luma)",
+        kind=ProviderKind.LUMA,
+        path="/luma/dream-machine/v1",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("luma")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
     "emulator-fal": EmulatorProvider(
         display_name="Emulator (fal queue)",
         kind=ProviderKind.FAL,

@@ -73,6 +73,8 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
     given = presented_key(request)
     if protocol == "runway":
         raise ApiError(401, "Invalid API key provided.")
+    if protocol == "luma":
+        raise ApiError(401, "Invalid API key is provided")
     if protocol == "minimax":
         raise ApiError(
             401, "login fail: Please carry the API secret key in the 'Authorization' field of the request header"
@@ -127,6 +129,8 @@ def not_found(request: HttpRequest, protocol: str) -> ApiError:
         return ApiError(404, "Not Found")
     if protocol == "runway":
         return ApiError(404, "Not found.")
+    if protocol == "luma":
+        return ApiError(404, "Not Found")
     if protocol == "kling":
         return ApiError(404, "Invalid request method or path", code="1202")
     if protocol == "replicate":

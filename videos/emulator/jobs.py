@@ -66,6 +66,7 @@ def create_job(
         "runway": 86400,
         "kling": 30 * 86400,
         "minimax": 9 * 3600,
+        "luma": 86400,  # undocumented; a day here
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -96,6 +97,7 @@ def create_job(
                 "runway": ids.fal_request_id,  # a UUID too
                 "kling": ids.kling_task_id,
                 "minimax": ids.minimax_task_id,
+                "luma": ids.fal_request_id,  # a UUID too
             }[protocol](),
             protocol=protocol,
             model=model,

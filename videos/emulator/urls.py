@@ -7,6 +7,7 @@
 /emulator/replicate/v1/...                              Replicate predictions (SDK base URL .../replicate)
 /emulator/kling/v1/videos/...                           Kling's own API (base URL .../kling)
 /emulator/minimax/v1/...                                MiniMax Hailuo (base URL .../minimax)
+/emulator/luma/dream-machine/v1/generations...          Luma Dream Machine (base URL .../luma/dream-machine/v1)
 /emulator/runway/v1/...                                 Runway (SDK base URL .../runway)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
@@ -24,6 +25,7 @@ from videos.emulator import (
     fal_views,
     gemini_views,
     kling_views,
+    luma_views,
     minimax_views,
     oauth,
     openai_views,
@@ -102,6 +104,12 @@ urlpatterns = [
     path("minimax/v1/files/retrieve", minimax_views.file_view, name="minimax-file"),
     path("minimax/_cdn/<str:file_id>/output_aigc.mp4", minimax_views.cdn, name="minimax-cdn"),
     re_path(r"^minimax/", catch_all("minimax")),
+    path("luma/dream-machine/v1/generations/video", luma_views.create_view, name="luma-create"),
+    path("luma/dream-machine/v1/generations", luma_views.generations_view, name="luma-generations"),
+    path("luma/dream-machine/v1/generations/<str:generation_id>", luma_views.generation_view, name="luma-generation"),
+    path("luma/_cdn/<str:generation_id>/video.mp4", luma_views.cdn_video, name="luma-cdn-video"),
+    path("luma/_cdn/<str:generation_id>/thumb.jpg", luma_views.cdn_image, name="luma-cdn-image"),
+    re_path(r"^luma/", catch_all("luma")),
     path("runway/v1/text_to_video", runway_views.text_view, name="runway-text"),
     path("runway/v1/image_to_video", runway_views.image_view, name="runway-image"),
     path("runway/v1/tasks/<str:task_id>", runway_views.task_view, name="runway-task"),

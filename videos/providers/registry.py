@@ -8,6 +8,7 @@ from videos.providers.base import VideoProvider
 from videos.providers.fal import FalQueueProvider
 from videos.providers.gemini import GeminiVeoProvider
 from videos.providers.kling import KlingProvider
+from videos.providers.luma import LumaProvider
 from videos.providers.minimax import MiniMaxProvider
 from videos.providers.openai import OpenAIVideoProvider
 from videos.providers.replicate import ReplicateProvider
@@ -26,6 +27,7 @@ PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "runway": RunwayProvider,
     "kling": KlingProvider,
     "minimax": MiniMaxProvider,
+    "luma": LumaProvider,
 }
 
 

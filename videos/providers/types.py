@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 ProviderKind = Literal[
-    "openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway", "kling", "minimax"
+    "openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway", "kling", "minimax", "luma"
 ]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
@@ -36,6 +36,7 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "runway": "bearer",
     "kling": "bearer",  # a JWT made from the stored access and secret keys (providers.kling)
     "minimax": "bearer",
+    "luma": "bearer",
 }
 _DEFAULT_API_VERSION: dict[str, str | None] = {
     "openai": None,
@@ -48,6 +49,7 @@ _DEFAULT_API_VERSION: dict[str, str | None] = {
     "runway": None,
     "kling": None,
     "minimax": None,
+    "luma": None,
 }
 # Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
 # from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
@@ -61,6 +63,8 @@ DEFAULT_REDIRECT_HOSTS: dict[str, tuple[str, ...]] = {
     "kling": (".klingai.com", ".kling.ai"),
     # MiniMax's download URLs: its own domains and the object storage it serves them from.
     "minimax": (".minimax.io", ".minimaxi.com", ".aliyuncs.com"),
+    # Luma's assets (the video and its thumbnail image) are public files on its CDN.
+    "luma": ("storage.cdn-luma.com", ".cdn-luma.com"),
 }
 # Headers a protocol requires on every call, unless the provider sets its own.
 DEFAULT_HEADERS: dict[str, dict[str, str]] = {"runway": {"X-Runway-Version": "2024-11-06"}}
@@ -75,6 +79,7 @@ _DEFAULT_PAGE_SIZE = {
     "runway": 1,
     "kling": 100,
     "minimax": 1,
+    "luma": 100,
 }
 
 
