@@ -90,6 +90,10 @@ class Emulator:
         return f"{self.url}/luma/dream-machine/v1"
 
     @property
+    def openrouter_base_url(self) -> str:
+        return f"{self.url}/openrouter/api/v1"
+
+    @property
     def replicate_url(self) -> str:
         """The SDK's base URL: it adds /v1 itself."""
         return f"{self.url}/replicate"
@@ -197,6 +201,29 @@ def _one_of_as_any_of(node: object) -> object:
     return node
 
 
+def _all_of_merged(node: object, components: dict) -> object:
+    """An `allOf` of objects (OpenRouter's FrameImage: an image part plus its `frame_type`) as one
+    object schema, so that closing each part does not refuse the other part's keys."""
+    if isinstance(node, dict):
+        node = {key: _all_of_merged(value, components) for key, value in node.items()}
+        parts = node.get("allOf")
+        if isinstance(parts, list):
+            resolved = [
+                components[part["$ref"].rsplit("/", 1)[1]] if isinstance(part, dict) and "$ref" in part else part
+                for part in parts
+            ]
+            if all(isinstance(part, dict) and "properties" in part for part in resolved):
+                merged = {key: value for key, value in node.items() if key != "allOf"}
+                merged["type"] = "object"
+                merged["properties"] = {k: v for part in resolved for k, v in part["properties"].items()}
+                merged["required"] = sorted({name for part in resolved for name in part.get("required", [])})
+                return merged
+        return node
+    if isinstance(node, list):
+        return [_all_of_merged(item, components) for item in node]
+    return node
+
+
 def _closed(node: object) -> object:
     """Refuse keys a schema does not list, so an extra field in an answer is caught."""
     if isinstance(node, dict):
@@ -217,6 +244,8 @@ def _registry(name: str) -> Registry:
     document = _nullable_flags(document)
     if name.startswith("replicate"):
         document = _one_of_as_any_of(document)
+    if name.startswith("openrouter"):
+        document = _all_of_merged(document, document["components"]["schemas"])
     document = _closed(copy.deepcopy(document))
     return Registry().with_resource("urn:spec", Resource.from_contents(document, default_specification=DRAFT202012))
 
@@ -247,6 +276,11 @@ def runway_schema(path: str, method: str = "get", status: int = 200) -> Draft202
 def luma_schema(schema: str) -> Draft202012Validator:
     """A validator for a schema of luma-videos.openapi.json, e.g. "Generation" or "GenerationRequest"."""
     return _validator("luma-videos.openapi.json", schema)
+
+
+def openrouter_schema(schema: str) -> Draft202012Validator:
+    """A validator for a schema of openrouter-videos.openapi.json, e.g. "VideoGenerationResponse"."""
+    return _validator("openrouter-videos.openapi.json", schema)
 
 
 def azure_schema(schema: str) -> Draft202012Validator:

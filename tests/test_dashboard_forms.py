@@ -51,6 +51,10 @@ def test_the_form_offers_only_models_of_enabled_providers(alice_client, offline_
     assert "emulator-vertex/veo-3.1" in offered["Only through Emulator (Vertex AI, Veo)"]
     # A model one provider alone serves needs no pinning id.
     assert not any(value.endswith(("/sora-2", "/gen-4.5")) for values in offered.values() for value in values)
+    assert offered["Only through Emulator (OpenRouter)"] == [
+        "emulator-openrouter/veo-3.1",
+        "emulator-openrouter/veo-3.1-fast",
+    ]
     Provider.objects.exclude(name="emulator-openai").update(enabled=False)
     response = alice_client.get(reverse("videos:new"))
     assert offered_models(response) == {"Models": ["sora-2", "sora-2-pro"]}

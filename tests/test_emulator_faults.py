@@ -280,6 +280,7 @@ def test_counters_record_every_request_even_refused_ones(emulator):
         "kling": 0,
         "minimax": 0,
         "luma": 0,
+        "openrouter": 0,
     }
 
 
@@ -314,6 +315,7 @@ def test_the_control_api_sets_faults_and_reads_counters_over_http(emulator):
                 "kling": 0,
                 "minimax": 0,
                 "luma": 0,
+                "openrouter": 0,
             },
         }
         assert control.delete("/faults").status_code == 204

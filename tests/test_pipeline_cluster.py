@@ -44,6 +44,7 @@ def create(owner, provider, prompt: str = f"a lighthouse {INSTANT}", **fields) -
         "kling": 5,
         "minimax": 6,
         "luma": 5,
+        "openrouter": 8,
     }
     seconds = seconds[provider.kind]
     defaults = {"model": provider.model_names[0], "size": "1280x720", "seconds": seconds}
@@ -86,6 +87,7 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     on_kling = create(alice, providers["emulator-kling"], size="1920x1080")
     on_minimax = create(alice, providers["emulator-minimax"], size="1366x768")
     on_luma = create(alice, providers["emulator-luma"], size="1280x720")
+    on_openrouter = create(alice, providers["emulator-openrouter"], size="720x1280", options={"audio": False})
     made = [
         text,
         image,
@@ -100,6 +102,7 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
         on_kling,
         on_minimax,
         on_luma,
+        on_openrouter,
     ]
     wait_for(made, cluster)
     remix = create(alice, openai, prompt=f"the same at night {INSTANT}", remix_source=text)
@@ -130,6 +133,8 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     assert_stored(on_minimax, s3, {"video", "thumbnail"})
     assert on_luma.state == "ready", (on_luma.error_code, on_luma.error_message)
     assert_stored(on_luma, s3, {"video", "thumbnail"})  # the thumbnail is Luma's own image
+    assert on_openrouter.state == "ready", (on_openrouter.error_code, on_openrouter.error_message)
+    assert_stored(on_openrouter, s3, {"video", "thumbnail"})
     assert s3.unfinished_uploads() == []
     assert s3.keys(f"videos/{alice.pk}/{image.pk}/input")  # the start frame is kept
 

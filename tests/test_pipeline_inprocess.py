@@ -501,3 +501,59 @@ def test_a_lost_luma_create_is_found_in_the_list_and_adopted(providers, media_ro
     assert video.state == "ready"
     assert emulator.jobs_created("luma") == 1
     assert emulator.received("luma", "create") == 1
+
+
+def new_openrouter(owner, providers, prompt: str = f"a kite {INSTANT}", **fields) -> Video:
+    defaults = {"model": "google/veo-3.1", "size": "1280x720", "seconds": 8}
+    return services.video_create(
+        owner=owner, provider=providers["emulator-openrouter"], prompt=prompt, **{**defaults, **fields}
+    )
+
+
+def test_an_openrouter_video_is_archived_from_its_content_with_the_key(providers, media_root, emulator):
+    """OpenRouter serves a completed job's content on its own host behind the key; the archive
+    downloads it from the path the adapter builds, and makes the thumbnail itself."""
+    alice = make_user("alice")
+    frame = services.InputImage(data=image_bytes(1280, 720), content_type="image/png")
+    video = drive(new_openrouter(alice, providers, input_image=frame))
+    assert video.state == "ready"
+    assert {a.kind for a in video.assets.all()} == {"video", "thumbnail"}
+    assert video.provider_assets[0]["path"] == f"/videos/{video.provider_job_id}/content"
+    assert emulator.received("openrouter", "content") == 1
+    assert emulator.job(video.provider_job_id).inputs["frames"] == ["first_frame"]
+
+
+def test_an_openrouter_video_whose_results_expired_ends_expired_not_failed(providers, media_root, emulator):
+    """A job found `expired` (its results gone, here a second after creation) ends the video
+    expired, as Replicate's hour does."""
+    alice = make_user("alice")
+    video = new_openrouter(alice, providers, prompt=f"too late {INSTANT} [emulator:retention=1]")
+    pipeline.submit_pending(video.provider)
+    time.sleep(1.5)  # the cluster was busy elsewhere
+    video = drive(video)
+    assert video.state == "expired"
+    assert video.error_code == "video_expired"
+    assert not video.assets.exists()
+    assert emulator.received("openrouter", "content") == 0
+
+
+def test_a_lost_openrouter_create_is_never_sent_again_and_fails_clearly(providers, media_root, emulator):
+    """OpenRouter lists no jobs, so a create whose answer was lost cannot be looked up."""
+    alice = make_user("alice")
+    emulator.add_fault("drop", protocol="openrouter", operation="create")
+    video = new_openrouter(alice, providers)
+    pipeline.submit_pending(video.provider)
+    Video.objects.filter(pk=video.pk).update(next_step_at=None)
+    video = drive(video)
+    assert video.state == "failed"
+    assert video.error_code == "submit_outcome_unknown"
+    assert emulator.received("openrouter", "create") == 1
+
+
+def test_an_openrouter_account_out_of_credits_fails_the_video_at_once(providers, media_root, emulator):
+    alice = make_user("alice")
+    video = drive(new_openrouter(alice, providers, prompt=f"x {INSTANT} [emulator:credits=0]"))
+    assert video.state == "failed"
+    assert video.error_code == "insufficient_credits"
+    assert "credits" in video.error_message
+    assert emulator.received("openrouter", "create") == 1

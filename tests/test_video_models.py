@@ -89,4 +89,5 @@ def test_zero_config_has_one_emulator_provider_per_protocol(db):
         "emulator-kling": "kling",
         "emulator-minimax": "minimax",
         "emulator-luma": "luma",
+        "emulator-openrouter": "openrouter",
     }

@@ -321,6 +321,22 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
         retention_seconds=24 * 3600,
         retention_from="creation",
     ),
+    # OpenRouter's videos API, Veo behind it: resolution and aspect ratio (16:9, 9:16), 1080p only
+    # at 8 s, first and last frame, reference images at 8 s, sound on or off, a seed. Content is
+    # served until the job says `expired` (its lifetime is not published): archived at once,
+    # assumed gone a day after creation.
+    "openrouter": Capabilities(
+        sizes=("1280x720", "720x1280", "1920x1080", "1080x1920"),
+        seconds=(4, 6, 8),
+        seconds_by_size=MappingProxyType({"1920x1080": (8,), "1080x1920": (8,)}),
+        last_frame=True,
+        reference_images=3,
+        reference_seconds=(8,),
+        audio="optional",
+        seed=True,
+        retention_seconds=24 * 3600,
+        retention_from="creation",
+    ),
     # fal: each model's entry says what it takes (BUILTIN below); results kept 7 days by default.
     "fal": Capabilities(
         sizes=("1280x720", "720x1280"),
@@ -534,6 +550,9 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     ("minimax", "MiniMax-Hailuo-02"): {"label": "Hailuo 02 (MiniMax)", "last_frame": True},
     ("luma", "ray-2"): {"label": "Ray 2 (Luma)"},
     ("luma", "ray-flash-2"): {"label": "Ray Flash 2 (Luma)"},
+    ("openrouter", "google/veo-3.1"): {"label": "Veo 3.1 (OpenRouter)"},
+    # Fast: the same, without reference images.
+    ("openrouter", "google/veo-3.1-fast"): {"label": "Veo 3.1 Fast (OpenRouter)", "reference_images": 0},
     ("runway", "gen4.5"): {"label": "Gen-4.5 (Runway)", "seconds": tuple(range(2, 11)), "seed": True},
     ("runway", "veo3.1"): {
         "label": "Veo 3.1 (Runway)",
@@ -627,6 +646,8 @@ MODEL_IDS: dict[tuple[str, str], str] = {
     ("replicate", "minimax/hailuo-02"): "hailuo-02",
     ("fal", "fal-ai/wan-25-preview"): "wan-2.5",
     ("runway", "gen4.5"): "gen-4.5",
+    ("openrouter", "google/veo-3.1"): "veo-3.1",
+    ("openrouter", "google/veo-3.1-fast"): "veo-3.1-fast",
 }
 
 # What a model is called wherever it is served (the providers' entries name their provider too).

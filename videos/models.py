@@ -37,6 +37,7 @@ class ProviderKind(models.TextChoices):
     KLING = "kling", "Kling API (key as ACCESS_KEY:SECRET_KEY)"
     MINIMAX = "minimax", "MiniMax (Hailuo)"
     LUMA = "luma", "Luma Dream Machine"
+    OPENROUTER = "openrouter", "OpenRouter videos API"
 
 
 class AuthStyle(models.TextChoices):

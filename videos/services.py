@@ -831,6 +831,16 @@ EMULATOR_PROVIDERS = {
         max_concurrent_jobs=4,
         requests_per_minute=600,
     ),
+    "emulator-openrouter": EmulatorProvider(
+        display_name="Emulator (OpenRouter)",
+        kind=ProviderKind.OPENROUTER,
+        path="/openrouter/api/v1",
+        auth_style=AuthStyle.BEARER,
+        api_version="",
+        model_names=tuple(catalogue.builtin_models("openrouter")),
+        max_concurrent_jobs=4,
+        requests_per_minute=600,
+    ),
     "emulator-fal": EmulatorProvider(
         display_name="Emulator (fal queue)",
         kind=ProviderKind.FAL,

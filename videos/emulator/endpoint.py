@@ -79,6 +79,8 @@ def authenticate(request: HttpRequest, protocol: str) -> None:
         raise ApiError(
             401, "login fail: Please carry the API secret key in the 'Authorization' field of the request header"
         )
+    if protocol == "openrouter":
+        raise ApiError(401, "No auth credentials found" if not given else "User not found.")
     if protocol == "replicate":
         raise ApiError(401, "You did not pass a valid authentication token", code="Unauthenticated")
     if protocol == "fal":
@@ -129,7 +131,7 @@ def not_found(request: HttpRequest, protocol: str) -> ApiError:
         return ApiError(404, "Not Found")
     if protocol == "runway":
         return ApiError(404, "Not found.")
-    if protocol == "luma":
+    if protocol in ("luma", "openrouter"):
         return ApiError(404, "Not Found")
     if protocol == "kling":
         return ApiError(404, "Invalid request method or path", code="1202")

@@ -110,6 +110,9 @@ def render(protocol: str, error: ApiError) -> JsonResponse:
         return response
     elif protocol == "luma":
         body = {"detail": error.message}
+    elif protocol == "openrouter":
+        # {"error": {"code": <the HTTP status>, "message", "metadata"?}}, as OpenRouter's document says.
+        body = {"error": {"code": error.status, "message": error.message}}
     elif protocol == "kling":
         fallback = {400: 1200, 401: 1002, 403: 1103, 404: 1202, 429: 1302, 500: 5000, 503: 5001, 504: 5002}
         code = int(error.code) if error.code and error.code.isdigit() else fallback.get(error.status, 5000)

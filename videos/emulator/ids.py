@@ -63,3 +63,13 @@ def kling_task_id() -> str:
 def minimax_task_id() -> str:
     """15 digits, like MiniMax's (its file id is the next number here)."""
     return str(10**14 + 2 * secrets.randbelow(4 * 10**14))
+
+
+def openrouter_job_id() -> str:
+    """`job-` and 24 hex digits, like the ids OpenRouter's document shows."""
+    return f"job-{secrets.token_hex(12)}"
+
+
+def openrouter_generation_id() -> str:
+    """`gen-`, the time in seconds and 20 letters and digits, like OpenRouter's generation ids."""
+    return f"gen-{int(time.time())}-{secrets.token_urlsafe(15).replace('-', 'x').replace('_', 'y')[:20]}"

@@ -67,6 +67,7 @@ def create_job(
         "kling": 30 * 86400,
         "minimax": 9 * 3600,
         "luma": 86400,  # undocumented; a day here
+        "openrouter": 86400,  # until the job says expired; assumed a day after creation
     }[protocol]
     retention = wanted.retention_seconds if wanted.retention_seconds is not None else default_retention
     video_bytes = wanted.video_bytes if wanted.video_bytes is not None else settings.EMULATOR_VIDEO_BYTES
@@ -98,6 +99,7 @@ def create_job(
                 "kling": ids.kling_task_id,
                 "minimax": ids.minimax_task_id,
                 "luma": ids.fal_request_id,  # a UUID too
+                "openrouter": ids.openrouter_job_id,
             }[protocol](),
             protocol=protocol,
             model=model,

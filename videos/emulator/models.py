@@ -20,6 +20,7 @@ PROTOCOL_CHOICES = [
     ("kling", "Kling"),
     ("minimax", "MiniMax"),
     ("luma", "Luma Dream Machine"),
+    ("openrouter", "OpenRouter"),
 ]
 PROTOCOLS = tuple(name for name, _ in PROTOCOL_CHOICES)
 OUTCOME_CHOICES = [
@@ -99,7 +100,8 @@ class Fault(models.Model):
     protocol = models.CharField(
         max_length=16,
         default="*",
-        help_text="a protocol (openai, azure, gemini, vertex, ark, fal, replicate, runway, kling, minimax, luma) or * for all",
+        help_text="a protocol (openai, azure, gemini, vertex, ark, fal, replicate, runway, kling, minimax, luma, "
+        "openrouter) or * for all",
     )
     operation = models.CharField(max_length=16, default="*", help_text="create, retrieve, list, ... or *")
     kind = models.CharField(max_length=16, choices=KINDS)

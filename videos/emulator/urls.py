@@ -8,6 +8,7 @@
 /emulator/kling/v1/videos/...                           Kling's own API (base URL .../kling)
 /emulator/minimax/v1/...                                MiniMax Hailuo (base URL .../minimax)
 /emulator/luma/dream-machine/v1/generations...          Luma Dream Machine (base URL .../luma/dream-machine/v1)
+/emulator/openrouter/api/v1/videos...                   OpenRouter videos (base URL .../openrouter/api/v1)
 /emulator/runway/v1/...                                 Runway (SDK base URL .../runway)
 /emulator/ark/api/v3/contents/generations/tasks...     Ark, Seedance (base URL .../ark/api/v3)
 /emulator/fal/{endpoint id}, /emulator/fal/{owner}/{app}/requests/...  fal queue (base URL .../fal)
@@ -29,6 +30,7 @@ from videos.emulator import (
     minimax_views,
     oauth,
     openai_views,
+    openrouter_views,
     replicate_views,
     runway_views,
     vertex_views,
@@ -110,6 +112,10 @@ urlpatterns = [
     path("luma/_cdn/<str:generation_id>/video.mp4", luma_views.cdn_video, name="luma-cdn-video"),
     path("luma/_cdn/<str:generation_id>/thumb.jpg", luma_views.cdn_image, name="luma-cdn-image"),
     re_path(r"^luma/", catch_all("luma")),
+    path("openrouter/api/v1/videos", openrouter_views.videos_view, name="openrouter-videos"),
+    path("openrouter/api/v1/videos/<str:job_id>", openrouter_views.video_view, name="openrouter-video"),
+    path("openrouter/api/v1/videos/<str:job_id>/content", openrouter_views.content_view, name="openrouter-content"),
+    re_path(r"^openrouter/", catch_all("openrouter")),
     path("runway/v1/text_to_video", runway_views.text_view, name="runway-text"),
     path("runway/v1/image_to_video", runway_views.image_view, name="runway-image"),
     path("runway/v1/tasks/<str:task_id>", runway_views.task_view, name="runway-task"),

@@ -11,6 +11,7 @@ from videos.providers.kling import KlingProvider
 from videos.providers.luma import LumaProvider
 from videos.providers.minimax import MiniMaxProvider
 from videos.providers.openai import OpenAIVideoProvider
+from videos.providers.openrouter import OpenRouterProvider
 from videos.providers.replicate import ReplicateProvider
 from videos.providers.runway import RunwayProvider
 from videos.providers.types import ProviderConfig
@@ -28,6 +29,7 @@ PROVIDER_CLASSES: dict[str, type[VideoProvider]] = {
     "kling": KlingProvider,
     "minimax": MiniMaxProvider,
     "luma": LumaProvider,
+    "openrouter": OpenRouterProvider,
 }
 
 

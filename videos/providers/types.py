@@ -13,7 +13,18 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 ProviderKind = Literal[
-    "openai", "azure_sora", "gemini", "vertex", "ark", "fal", "replicate", "runway", "kling", "minimax", "luma"
+    "openai",
+    "azure_sora",
+    "gemini",
+    "vertex",
+    "ark",
+    "fal",
+    "replicate",
+    "runway",
+    "kling",
+    "minimax",
+    "luma",
+    "openrouter",
 ]
 AuthStyle = Literal["bearer", "api_key", "goog_api_key", "key"]
 JobState = Literal["queued", "generating", "succeeded", "failed", "unknown"]
@@ -37,6 +48,7 @@ _DEFAULT_AUTH: dict[str, AuthStyle] = {
     "kling": "bearer",  # a JWT made from the stored access and secret keys (providers.kling)
     "minimax": "bearer",
     "luma": "bearer",
+    "openrouter": "bearer",
 }
 _DEFAULT_API_VERSION: dict[str, str | None] = {
     "openai": None,
@@ -50,6 +62,7 @@ _DEFAULT_API_VERSION: dict[str, str | None] = {
     "kling": None,
     "minimax": None,
     "luma": None,
+    "openrouter": None,
 }
 # Where a protocol's downloads are known to live or redirect: CDN hosts its results are served
 # from ("ark": ByteDance's TOS object storage). ".host" covers every host below it.
@@ -80,6 +93,7 @@ _DEFAULT_PAGE_SIZE = {
     "kling": 100,
     "minimax": 1,
     "luma": 100,
+    "openrouter": 1,
 }
 
 
