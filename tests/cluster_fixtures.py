@@ -162,7 +162,16 @@ class Cluster:
         self.processes.clear()
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.tmp.glob("qcluster-*.log")))
+        """What a failing test prints: every line about a task's work or trouble, then the tail
+        (the broker's enqueue chatter alone would fill it)."""
+        parts = []
+        for path in sorted(self.tmp.glob("qcluster-*.log")):
+            text = path.read_text(errors="replace")
+            notable = [line for line in text.splitlines() if "Enqueued" not in line and "poll_loop" not in line]
+            parts.append(f"--- {path.name}: {len(text.splitlines())} lines; without enqueues and poll loops:")
+            parts.append("\n".join(notable[-150:]))
+            parts.append(f"--- {path.name}, the tail:\n{text[-2000:]}")
+        return "\n".join(parts)
 
 
 @pytest.fixture(params=["orm"])

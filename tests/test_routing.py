@@ -184,3 +184,22 @@ def test_a_combination_no_single_provider_can_make_is_refused_up_front(providers
     assert refused.status_code == 400
     assert refused.json()["error"]["message"].startswith("No provider of veo-3.1 can make this combination")
     assert Video.objects.count() == 0
+
+
+@pytest.mark.slow
+def test_a_real_cluster_sends_videos_around_a_failing_provider(cluster, providers, s3, emulator):
+    only(providers, "emulator-gemini", "emulator-fal", emulator_gemini=10)
+    emulator.add_fault("server_error", protocol="gemini", operation="create", remaining=None, status_code=503)
+    api = Api(make_user("alice"))
+    videos = [veo(api) for _ in range(3)]
+    cluster.start()
+    end = time.monotonic() + 60
+    while time.monotonic() < end and not all(v.state in SETTLED for v in videos):
+        time.sleep(0.25)
+        for video in videos:
+            video.refresh_from_db()
+    assert [(v.state, v.provider.name) for v in videos] == [("ready", "emulator-fal")] * 3, cluster.logs()
+    assert emulator.received("gemini", "create") == 3
+    assert emulator.jobs_created("gemini") == 0
+    assert emulator.jobs_created("fal") == 3
+    assert all(s3.keys(f"videos/{v.owner_id}/{v.pk}/0/") for v in videos)
