@@ -7,7 +7,7 @@ and follows them until every one is final. Prints figures; asserts nothing.
     .venv/bin/python bench/pipeline.py                       # 500 videos at 60/min: ~45 minutes
     .venv/bin/python bench/pipeline.py --videos 60 --rpm 600  # smoke test: ~1 minute
     .venv/bin/python bench/pipeline.py --videos 100           # sustained, at 60/min: ~9 minutes
-    options: --protocol azure, --s3 (moto's S3 server), --database-url postgres://user@host:5432
+    options: --protocol azure|gemini|vertex|ark|fal|replicate|runway|kling|minimax|luma|openrouter, --s3 (moto's S3 server), --database-url postgres://user@host:5432
 """
 
 from __future__ import annotations
@@ -21,11 +21,23 @@ from datetime import datetime
 import httpx
 from _common import EMULATOR_KEY, Platform, percentile
 
-# Requests a video needs at the least: the create and one download per asset (the poll that
-# sees the job finish hands the asset references to the archive); status polls come on top.
+# Requests a video needs at the least: the create and one download per asset the provider makes
+# (the poll that sees the job finish hands the asset references to the archive); status polls
+# come on top. Each protocol's emulator provider makes its first model at its default size and
+# duration (Sora and Azure at a fixed one, as before).
 PROTOCOLS = {
     "openai": {"provider": "emulator-openai", "model": "sora-2", "size": "1280x720", "seconds": 4, "essential": 4},
     "azure": {"provider": "emulator-azure", "model": "sora", "size": "854x480", "seconds": 5, "essential": 3},
+    "gemini": {"provider": "emulator-gemini", "essential": 3},  # create, the file (behind the key), its redirect
+    "vertex": {"provider": "emulator-vertex", "essential": 2},  # create, the poll that carries the video
+    "ark": {"provider": "emulator-ark", "essential": 2},  # create, the CDN file
+    "fal": {"provider": "emulator-fal", "essential": 3},  # submit, the result, the CDN file
+    "replicate": {"provider": "emulator-replicate", "essential": 2},  # create, the delivery file
+    "runway": {"provider": "emulator-runway", "essential": 2},  # create, the signed output
+    "kling": {"provider": "emulator-kling", "essential": 2},  # create, the CDN file
+    "minimax": {"provider": "emulator-minimax", "essential": 3},  # create, the file's URL, the file
+    "luma": {"provider": "emulator-luma", "essential": 3},  # create, the video, Luma's thumbnail
+    "openrouter": {"provider": "emulator-openrouter", "essential": 2},  # create, the content
 }
 FINAL = ("ready", "failed", "expired")
 USERS = 10  # submissions are spread over several owners, as the fair scheduler expects
@@ -63,16 +75,21 @@ def create_videos(count: int, spec: dict) -> list[str]:
     from videos.models import Provider
 
     provider = Provider.objects.get(name=spec["provider"])
+    model = spec.get("model") or provider.model_names[0]
+    caps = provider.capabilities(model)
+    size = spec.get("size") or caps.default_size()
+    seconds = spec.get("seconds") or caps.default_seconds(size)
+    print(f"  {provider.name}: {model}, {size}, {seconds} s")
     owners = [User.objects.create_user(username=f"bench{index}") for index in range(USERS)]
     ids = []
     for index in range(count):
         video = services.video_create(
             owner=owners[index % USERS],
             provider=provider,
-            model=spec["model"],
+            model=model,
             prompt=f"benchmark video {index}",
-            size=spec["size"],
-            seconds=spec["seconds"],
+            size=size,
+            seconds=seconds,
         )
         ids.append(video.pk)
     return ids
