@@ -203,3 +203,19 @@ def test_a_real_cluster_sends_videos_around_a_failing_provider(cluster, provider
     assert emulator.jobs_created("gemini") == 0
     assert emulator.jobs_created("fal") == 3
     assert all(s3.keys(f"videos/{v.owner_id}/{v.pk}/0/") for v in videos)
+
+
+def test_videos_waiting_for_a_full_provider_go_to_one_with_a_free_slot(providers, emulator):
+    only(providers, "emulator-gemini", "emulator-fal", emulator_gemini=10)
+    Provider.objects.filter(name="emulator-gemini").update(max_concurrent_jobs=1)
+    Provider.objects.filter(name="emulator-fal").update(max_concurrent_jobs=0)  # full for now
+    api = Api(make_user("alice"))
+    videos = [veo(api) for _ in range(3)]
+    assert {video.provider.name for video in videos} == {"emulator-gemini"}  # nobody was free: the first
+    Provider.objects.filter(name="emulator-fal").update(max_concurrent_jobs=4)
+    run_until_settled(videos)
+    assert all(video.state == "ready" for video in videos)
+    # One slot at the preferred provider: the two behind it were made elsewhere meanwhile.
+    assert emulator.jobs_created("gemini") == 1
+    assert emulator.jobs_created("fal") == 2
+    assert sorted(video.provider.name for video in videos) == ["emulator-fal", "emulator-fal", "emulator-gemini"]

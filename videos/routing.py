@@ -143,9 +143,10 @@ def first_available(routes: Sequence[Route]) -> Route:
     return routes[0]
 
 
-def onward(video: Video) -> tuple[int, str] | None:
+def onward(video: Video, *, free: bool = False) -> tuple[int, str] | None:
     """The next of the video's routes after its current one (in order, wrapping round) whose
-    provider is enabled and not holding callers back, as (provider id, model); None if none."""
+    provider is enabled and not holding callers back (with `free`, that can take it now), as
+    (provider id, model); None if none."""
     routes = [tuple(route) for route in video.routes or ()]
     if len(routes) < 2:
         return None
@@ -157,6 +158,6 @@ def onward(video: Video) -> tuple[int, str] | None:
         provider = providers.get(provider_id)
         if (provider_id, model) == here or provider is None or not provider.enabled:
             continue
-        if not is_blocked(provider):
+        if can_take_now(provider) if free else not is_blocked(provider):
             return provider_id, model
     return None

@@ -318,10 +318,11 @@ def video_route_onward(video: Video, token: str, *, retry_in: float) -> bool:
     return moved
 
 
-def videos_route_around(provider: Provider, *, limit: int = 50) -> int:
+def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = False) -> int:
     """While `provider` holds every caller back (retry-after, open breaker), hand the videos
-    waiting for it that other providers may make to the next of those that can be tried now.
-    Only videos never sent: one whose create went out stays, to be reconciled here."""
+    waiting for it that other providers may make to the next of those that can be tried now;
+    with `full` (it has no free slot), to the next that can take them at once. Only videos
+    never sent: one whose create went out stays, to be reconciled here."""
     waiting = list(
         Video.objects.filter(
             provider=provider,
@@ -336,7 +337,7 @@ def videos_route_around(provider: Provider, *, limit: int = 50) -> int:
     )
     moved = 0
     for video in waiting:
-        onward = routing.onward(video)
+        onward = routing.onward(video, free=full)
         if onward is None:
             continue
         provider_id, model = onward
@@ -356,7 +357,10 @@ def videos_route_around(provider: Provider, *, limit: int = 50) -> int:
             enqueue("videos.tasks.submit_pending", provider_id)
     if moved:
         logger.info(
-            "provider %s holds callers back: %d waiting video(s) handed to other providers", provider.name, moved
+            "provider %s %s: %d waiting video(s) handed to other providers",
+            provider.name,
+            "has no free slot" if full else "holds callers back",
+            moved,
         )
     return moved
 
