@@ -370,6 +370,7 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     nav(page).get_by_role("link", name="New video").click()
     size, duration = page.get_by_label("Size"), page.get_by_label("Duration")
     offered = "(select) => Array.from(document.querySelector(select).options, (o) => o.value)"
+    page.wait_for_load_state("load")  # the form's script (deferred) has run
 
     page.get_by_label("Model").select_option("sora-2")
     assert page.evaluate(offered, "#id_size") == ["720x1280", "1280x720", "1024x1792", "1792x1024"]
