@@ -12,12 +12,12 @@ the list does not return (older than its 7 days) is asked for on its own.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from videos.providers.base import VideoProvider, quote_id
+from videos.providers.mapping import data_uri
 from videos.providers.polling import ListPage, PollResult
 from videos.providers.status import describe_failure, timestamp
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobState, JobStatus, ProviderError, SpecImage, SubmissionSpec
@@ -46,12 +46,8 @@ SIZES: dict[str, tuple[str, str]] = {
 SHAPES = {shape: size for size, shape in SIZES.items()}
 
 
-def data_url(data: bytes, content_type: str) -> str:
-    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
-
-
 def _image(image: SpecImage, role: str) -> dict[str, Any]:
-    return {"type": "image_url", "image_url": {"url": data_url(image.data, image.content_type)}, "role": role}
+    return {"type": "image_url", "image_url": {"url": data_uri(image.data, image.content_type)}, "role": role}
 
 
 class ArkSeedanceProvider(VideoProvider):

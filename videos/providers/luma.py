@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from math import gcd
 from typing import Any
 
 from videos.providers.base import VideoProvider, quote_id
 from videos.providers.mapping import data_uri
 from videos.providers.polling import ListPage
-from videos.providers.status import describe_failure
+from videos.providers.status import describe_failure, iso_time
 from videos.providers.types import (
     IMAGE_TYPES,
     VIDEO_TYPES,
@@ -68,15 +67,6 @@ def frame_size(aspect: object, resolution: object) -> str | None:
     if w >= h:
         return f"{2 * round(short * w / h / 2)}x{short}"
     return f"{short}x{2 * round(short * h / w / 2)}"
-
-
-def iso_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class LumaProvider(VideoProvider):

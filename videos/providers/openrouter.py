@@ -15,7 +15,6 @@ the account is out of credits, permanent for that video.
 
 from __future__ import annotations
 
-import base64
 import math
 import re
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from videos.providers.base import VideoProvider, quote_id
+from videos.providers.mapping import data_uri
 from videos.providers.polling import ListPage
 from videos.providers.status import describe_failure
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobState, JobStatus, ProviderError, SubmissionSpec
@@ -49,10 +49,6 @@ ERROR_CODES = {
     500: "provider_internal_error",
     502: "bad_gateway",
 }
-
-
-def data_uri(data: bytes, content_type: str) -> str:
-    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def image_part(data: bytes, content_type: str) -> dict[str, Any]:

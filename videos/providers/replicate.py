@@ -25,7 +25,7 @@ from videos.providers.downloads import AssetStream
 from videos.providers.mapping import request_body
 from videos.providers.polling import ListPage
 from videos.providers.safety import blocked, check_redirect, host_port
-from videos.providers.status import describe_failure
+from videos.providers.status import describe_failure, iso_time
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobState, JobStatus, ProviderError, SubmissionSpec
 
 MODEL = re.compile(r"^[A-Za-z0-9._-]{1,100}/[A-Za-z0-9._-]{1,100}$")
@@ -39,15 +39,6 @@ STATES: dict[str, JobState] = {
     "aborted": "failed",
 }
 DELIVERY_HOSTS = ("replicate.delivery", ".replicate.delivery")
-
-
-def iso_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class ReplicateProvider(VideoProvider):

@@ -10,13 +10,12 @@ archive asks again when a download is refused, which is exactly that.
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
 from typing import Any
 
 from videos.providers.base import VideoProvider, quote_id
+from videos.providers.mapping import data_uri
 from videos.providers.polling import ListPage
-from videos.providers.status import describe_failure
+from videos.providers.status import describe_failure, iso_time
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobState, JobStatus, ProviderError, SubmissionSpec
 
 API_VERSION = "2024-11-06"
@@ -28,19 +27,6 @@ STATES: dict[str, JobState] = {
     "FAILED": "failed",
     "CANCELLED": "failed",
 }
-
-
-def data_uri(data: bytes, content_type: str) -> str:
-    return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def iso_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class RunwayProvider(VideoProvider):

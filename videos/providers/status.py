@@ -107,3 +107,13 @@ def timestamp(value: object) -> datetime | None:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
+
+
+def iso_time(value: object) -> datetime | None:
+    """An ISO 8601 time as answers send it ("2026-10-02T10:00:00.000Z"), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
