@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Min, Q
 from django.utils import timezone
 
-from videos import archive, backoff, routing, services, throttle
+from videos import archive, backoff, services, throttle
 from videos.models import Heartbeat, Provider, Video, VideoState
 from videos.outcomes import Outcome
 from videos.providers.base import VideoProvider
@@ -121,9 +121,9 @@ def submit_pending(provider: Provider, *, limit: int = 50) -> int:
                 break
             claimed = services.video_claim_next_submission(provider)
             if claimed is None:
-                if not routing.can_take_now(provider):
-                    # No free slot: what another provider can start at once goes there.
-                    services.videos_route_around(provider, full=True)
+                # Nothing sendable now; if the provider has no free slot, what another provider
+                # can start at once goes there.
+                services.videos_route_around(provider, full=True)
                 break
             video, token = claimed
             if _submit_one(provider, adapter, video, token) is Outcome.PROVIDER_WAIT:

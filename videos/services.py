@@ -321,8 +321,8 @@ def video_route_onward(video: Video, token: str, *, retry_in: float) -> bool:
 def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = False) -> int:
     """While `provider` holds every caller back (retry-after, open breaker), hand the videos
     waiting for it that other providers may make to the next of those that can be tried now;
-    with `full` (it has no free slot), to the next that can take them at once. Only videos
-    never sent: one whose create went out stays, to be reconciled here."""
+    with `full`, when it has no free slot, to the next that can start them at once. Only
+    videos never sent: one whose create went out stays, to be reconciled here."""
     waiting = list(
         Video.objects.filter(
             provider=provider,
@@ -335,6 +335,8 @@ def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = Fal
         .filter(_lease_free(timezone.now()))
         .order_by("-priority", "created_at")[:limit]
     )
+    if not waiting or (full and routing.can_take_now(provider)):
+        return 0  # the common case costs this one query
     moved = 0
     for video in waiting:
         onward = routing.onward(video, free=full)
