@@ -215,7 +215,9 @@ def test_after_downtime_past_deadlines_expire_and_the_rest_archive_in_deadline_o
     pipeline.submit_pending(openai)
     pipeline.submit_pending(ark)
     time.sleep(2.5)
-    cluster.start(Q_WORKERS="2")
+    # One worker, so archives run one at a time and finish in the order they were started; the
+    # poll loop hands the worker over every few seconds.
+    cluster.start(Q_WORKERS="1", PIPELINE_LOOP_SECONDS="3")
     wait_for([late, soon, later, seedance], cluster, timeout=90)
     for gone in (late, seedance):
         assert gone.state == "expired"
