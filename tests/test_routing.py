@@ -17,7 +17,7 @@ from django.utils import timezone
 from emulator_fixtures import INSTANT, image_bytes
 
 from accounts.services import api_token_create
-from videos import archive, pipeline
+from videos import archive, pipeline, services
 from videos.models import Provider, ProviderState, Video, VideoState
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,6 +53,7 @@ def run_until_settled(videos: list[Video], *, timeout: float = 30) -> list[Video
     """The cluster's steps for every enabled provider, round after round, until all settle."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
+        services.videos_leave_disabled()
         for provider in Provider.objects.filter(enabled=True):
             pipeline.submit_pending(provider)
             with provider.adapter() as adapter:
@@ -219,3 +220,38 @@ def test_videos_waiting_for_a_full_provider_go_to_one_with_a_free_slot(providers
     assert emulator.jobs_created("gemini") == 1
     assert emulator.jobs_created("fal") == 2
     assert sorted(video.provider.name for video in videos) == ["emulator-fal", "emulator-fal", "emulator-gemini"]
+
+
+def test_videos_waiting_for_a_provider_added_after_they_were_made_go_there(providers, emulator):
+    only(providers, "emulator-gemini")
+    Provider.objects.filter(name="emulator-gemini").update(max_concurrent_jobs=1)
+    api = Api(make_user("alice"))
+    videos = [veo(api) for _ in range(3)]
+    assert all(video.routes == [] for video in videos)  # one provider served the model then
+    # The operator adds a second provider of Veo 3.1 while two videos still wait for a slot.
+    Provider.objects.filter(name="emulator-fal").update(enabled=True)
+    run_until_settled(videos)
+    assert all(video.state == "ready" for video in videos)
+    assert emulator.jobs_created("gemini") == 1
+    assert emulator.jobs_created("fal") == 2
+
+
+def test_videos_waiting_for_a_provider_an_operator_disabled_go_to_another_unless_pinned(providers, emulator):
+    only(providers, "emulator-gemini", "emulator-fal", emulator_gemini=10)
+    Provider.objects.filter(name="emulator-gemini").update(max_concurrent_jobs=0)  # nothing goes out yet
+    Provider.objects.filter(name="emulator-fal").update(max_concurrent_jobs=0)
+    api = Api(make_user("alice"))
+    waiting = [veo(api), veo(api)]
+    pinned = veo(api, model="emulator-gemini/veo-3.1")
+    assert {video.provider.name for video in [*waiting, pinned]} == {"emulator-gemini"}
+    Provider.objects.filter(name="emulator-gemini").update(enabled=False)
+    Provider.objects.filter(name="emulator-fal").update(max_concurrent_jobs=4)
+    run_until_settled(waiting)
+    assert [video.provider.name for video in waiting] == ["emulator-fal", "emulator-fal"]
+    assert all(video.state == "ready" for video in waiting)
+    pinned.refresh_from_db()
+    # Asked of that provider alone: it waits for the provider to come back.
+    assert (pinned.provider.name, pinned.state) == ("emulator-gemini", "pending")
+    assert emulator.jobs_created("gemini") == 0
+    Provider.objects.filter(name="emulator-gemini").update(enabled=True, max_concurrent_jobs=4)
+    assert run_until_settled([pinned])[0].state == "ready"

@@ -391,6 +391,7 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
                 break
             services.heartbeat_record("poll-loop", f"{owner} {len(providers)} provider(s)")
             counts["resumed"] = counts.get("resumed", 0) + archive.resume_stalled_archives()
+            services.videos_leave_disabled()
             sleep_for = settings.PIPELINE_MAX_POLL_SECONDS
             for provider in providers:
                 try:

@@ -12,7 +12,9 @@ the first that can take it now: a free slot, room in its request window, no retr
 and a closed breaker; when none can, to the first, where it waits in `pending` as before. A
 create refused for a passing reason moves it to the next route that can
 (`services.video_route_onward`); a create whose outcome is unknown never does: it is
-reconciled where it was sent.
+reconciled where it was sent. A video still waiting may take any route open now
+(`validation.routes_now`): providers added or enabled since it was made, and away from one
+an operator disabled.
 """
 
 from __future__ import annotations
@@ -88,9 +90,9 @@ def served_models(providers: Sequence[Provider] | None = None) -> dict[str, Serv
     return {model_id: ServedModel(model_id, tuple(found)) for model_id, found in routes.items()}
 
 
-def resolve(requested: str) -> ServedModel | None:
+def resolve(requested: str, models: dict[str, ServedModel] | None = None) -> ServedModel | None:
     """The model and routes a requested id stands for (see the module docstring), or None."""
-    models = served_models()
+    models = served_models() if models is None else models
     if requested in models:
         return models[requested]
     for served in models.values():
@@ -143,12 +145,14 @@ def first_available(routes: Sequence[Route]) -> Route:
     return routes[0]
 
 
-def onward(video: Video, *, free: bool = False) -> tuple[int, str] | None:
-    """The next of the video's routes after its current one (in order, wrapping round) whose
-    provider is enabled and not holding callers back (with `free`, that can take it now), as
-    (provider id, model); None if none."""
-    routes = [tuple(route) for route in video.routes or ()]
-    if len(routes) < 2:
+def onward(
+    video: Video, *, free: bool = False, routes: Sequence[tuple[int, str]] | None = None
+) -> tuple[int, str] | None:
+    """The next of the video's routes (`routes`, else those it keeps) after its current one
+    (in order, wrapping round) whose provider is enabled and not holding callers back (with
+    `free`, that can take it now), as (provider id, model); None if none."""
+    routes = [tuple(route) for route in (video.routes or () if routes is None else routes)]
+    if not routes or routes == [(video.provider_id, video.model)]:
         return None
     here = (video.provider_id, video.model)
     start = routes.index(here) + 1 if here in routes else 0

@@ -35,7 +35,7 @@ from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Query
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from videos import backoff, catalogue, routing, storage
+from videos import backoff, catalogue, routing, storage, validation
 from videos.asset_refs import assets_to_json
 from videos.inputs import InputImage, VideoCreateInput
 from videos.models import (
@@ -294,7 +294,8 @@ def video_route_onward(video: Video, token: str, *, retry_in: float) -> bool:
     hand the video to the next of its routes that can be tried now, at once, or, when it has
     none, keep it here and try again in `retry_in`, as video_submit_refused. Nothing was
     accepted, so nothing can be billed twice; the refusal counts toward the retry cap either way."""
-    onward = routing.onward(video)
+    routes = validation.routes_now(video)
+    onward = routing.onward(video, routes=routes)
     if onward is None:
         return video_submit_refused(video.pk, token, retry_in=retry_in)
     provider_id, model = onward
@@ -304,6 +305,7 @@ def video_route_onward(video: Video, token: str, *, retry_in: float) -> bool:
         ).update(
             provider_id=provider_id,
             model=model,
+            routes=_kept_routes(routes),
             submit_started_at=None,
             retries=F("retries") + 1,
             next_step_at=None,
@@ -318,11 +320,16 @@ def video_route_onward(video: Video, token: str, *, retry_in: float) -> bool:
     return moved
 
 
+def _kept_routes(routes: list[tuple[int, str]]) -> list:
+    return [list(route) for route in routes] if len(routes) > 1 else []
+
+
 def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = False) -> int:
-    """While `provider` holds every caller back (retry-after, open breaker), hand the videos
-    waiting for it that other providers may make to the next of those that can be tried now;
-    with `full`, when it has no free slot, to the next that can start them at once. Only
-    videos never sent: one whose create went out stays, to be reconciled here."""
+    """While `provider` holds every caller back (retry-after, open breaker), or is disabled,
+    hand the videos waiting for it that other providers may make (those added since included)
+    to the next of those that can be tried now; with `full`, when it has no free slot, to the
+    next that can start them at once. Only videos never sent: one whose create went out stays,
+    to be reconciled here."""
     waiting = list(
         Video.objects.filter(
             provider=provider,
@@ -331,15 +338,17 @@ def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = Fal
             submit_outcome_unknown=False,
             submit_started_at__isnull=True,
         )
-        .exclude(routes=[])
+        .exclude(kind=VideoKind.REMIX)
         .filter(_lease_free(timezone.now()))
         .order_by("-priority", "created_at")[:limit]
     )
     if not waiting or (full and routing.can_take_now(provider)):
         return 0  # the common case costs this one query
+    models = routing.served_models()
     moved = 0
     for video in waiting:
-        onward = routing.onward(video, free=full)
+        routes = validation.routes_now(video, models)
+        onward = routing.onward(video, free=full, routes=routes)
         if onward is None:
             continue
         provider_id, model = onward
@@ -352,7 +361,7 @@ def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = Fal
                 submit_outcome_unknown=False,
             )
             .filter(_lease_free(timezone.now()))
-            .update(provider_id=provider_id, model=model, next_step_at=None)
+            .update(provider_id=provider_id, model=model, routes=_kept_routes(routes), next_step_at=None)
         )
         if changed:
             moved += 1
@@ -361,10 +370,22 @@ def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = Fal
         logger.info(
             "provider %s %s: %d waiting video(s) handed to other providers",
             provider.name,
-            "has no free slot" if full else "holds callers back",
+            "is disabled" if not provider.enabled else "has no free slot" if full else "holds callers back",
             moved,
         )
     return moved
+
+
+def videos_leave_disabled() -> int:
+    """Videos waiting for a provider an operator disabled go to another provider serving their
+    model, where one is enabled; the rest wait for it to come back."""
+    disabled = Provider.objects.filter(
+        enabled=False,
+        videos__state=VideoState.PENDING,
+        videos__deleted_at__isnull=True,
+        videos__submit_started_at__isnull=True,
+    ).distinct()
+    return sum(videos_route_around(provider) for provider in disabled)
 
 
 def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:

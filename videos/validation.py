@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from videos import routing
 from videos.catalogue import Capabilities
 from videos.inputs import InputImage
-from videos.models import Video, VideoState
+from videos.models import Video, VideoKind, VideoState
 from videos.routing import Route, ServedModel
 
 MAX_PROMPT_CHARS = 32000
@@ -124,6 +124,46 @@ def accepting_routes(served: ServedModel, wanted: Wanted) -> tuple[Route, ...]:
             refusal.message = f"No provider of {served.id} can make this combination: {refusal.message}"
         raise refusal
     return tuple(accepted)
+
+
+def wanted_of(video: Video) -> Wanted:
+    """What a stored video asks of a model, as its request was checked when it was made."""
+    roles = [item.get("role") for item in video.input_images or []]
+    options = video.options or {}
+    return Wanted(
+        size=video.size,
+        seconds=video.seconds,
+        n_variants=video.n_variants,
+        first_frame=bool(video.input_image_key),
+        last_frame="last_frame" in roles,
+        reference_images=roles.count("reference"),
+        negative_prompt=options.get("negative_prompt"),
+        seed=options.get("seed"),
+        audio=options.get("audio"),
+    )
+
+
+def routes_now(video: Video, models: dict[str, ServedModel] | None = None) -> list[tuple[int, str]]:
+    """The routes a video never sent may take now, preferred first, as (provider id, model):
+    every enabled provider serving the model it asked for that accepts its whole request,
+    providers added or enabled since it was made included. A remix stays with the provider
+    holding its source; a video from before routing, or whose model no enabled provider serves
+    any longer, keeps the routes it was given."""
+    kept = [(int(provider_id), str(model)) for provider_id, model in video.routes or ()]
+    if video.kind == VideoKind.REMIX or not video.requested_model:
+        return kept
+    served = routing.resolve(video.requested_model, models)
+    if served is None:
+        return kept
+    wanted = wanted_of(video)
+    routes = []
+    for route in served.routes:
+        try:
+            _check_route(route.capabilities, wanted)
+        except InvalidRequest:
+            continue
+        routes.append((route.provider.pk, route.model))
+    return routes
 
 
 def clean_size(size: object, caps: Capabilities) -> str:
