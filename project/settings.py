@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "videos",
     "videos.emulator",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

@@ -16,7 +16,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "project", "videos")
+PACKAGES = ("accounts", "project", "videos", "webhooks")
 
 
 def platform_modules() -> dict[str, Path]:

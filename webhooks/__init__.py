@@ -1,0 +1,1 @@
+"""Webhooks: signed notifications to users' own endpoints when their videos finish."""
