@@ -8,6 +8,10 @@ and follows them until every one is final. Prints figures; asserts nothing.
     .venv/bin/python bench/pipeline.py --videos 60 --rpm 600  # smoke test: ~1 minute
     .venv/bin/python bench/pipeline.py --videos 100           # sustained, at 60/min: ~9 minutes
     options: --protocol azure|gemini|vertex|ark|fal|replicate|runway|kling|minimax|luma|openrouter, --s3 (moto's S3 server), --database-url postgres://user@host:5432
+
+    .venv/bin/python bench/pipeline.py --push --protocol ark --videos 40 --rpm 600 --generation-seconds 30
+        half the videos at a provider that calls back (PUBLIC_URL set), half at a copy of it that
+        is only polled, at the same time: completion-to-ready with callbacks next to polling alone
 """
 
 from __future__ import annotations
@@ -69,12 +73,27 @@ def emulator_counters(platform: Platform, protocol: str) -> dict[str, int]:
     return answer.json()["counters"].get(protocol, {})
 
 
-def create_videos(count: int, spec: dict) -> list[str]:
+PUSHING = ("ark", "kling", "luma", "minimax", "replicate")
+
+
+def polled_copy(name: str) -> str:
+    """A second provider like `name` that is never asked to call back."""
+    from videos.models import Provider
+
+    copy = Provider.objects.get(name=name)
+    copy.pk, copy.name, copy.callbacks, copy.is_emulator = None, f"{name}-polled", False, False
+    copy.save()
+    return copy.name
+
+
+def create_videos(count: int, spec: dict, *, also: str | None = None) -> list[str]:
+    """`count` videos at the spec's provider, or, with `also`, alternately there and at `also`."""
     from accounts.models import User
     from videos import services
     from videos.models import Provider
 
     provider = Provider.objects.get(name=spec["provider"])
+    targets = [provider, Provider.objects.get(name=also)] if also else [provider]
     model = spec.get("model") or provider.model_names[0]
     caps = provider.capabilities(model)
     size = spec.get("size") or caps.default_size()
@@ -85,7 +104,7 @@ def create_videos(count: int, spec: dict) -> list[str]:
     for index in range(count):
         video = services.video_create(
             owner=owners[index % USERS],
-            provider=provider,
+            provider=targets[index % len(targets)],
             model=model,
             prompt=f"benchmark video {index}",
             size=size,
@@ -119,7 +138,7 @@ def report(ids: list[str], platform: Platform, args: argparse.Namespace, watch: 
     from videos.models import Provider, ProviderState, Video
 
     spec = PROTOCOLS[args.protocol]
-    videos = list(Video.objects.filter(pk__in=ids))
+    videos = list(Video.objects.filter(pk__in=ids).select_related("provider"))
     ready = [v for v in videos if v.state == "ready"]
     counters = emulator_counters(platform, args.protocol)
     calls = sum(n for op, n in counters.items() if op != "jobs_created")
@@ -158,6 +177,17 @@ def report(ids: list[str], platform: Platform, args: argparse.Namespace, watch: 
     print(f"    vs the limit at the calls measured ({ceiling:.1f}/min): {achieved / ceiling:.2f}")
     print(f"    vs the limit at the essential calls only ({essential:.1f}/min): {achieved / essential:.2f}")
     print(f"  request-limit use: {calls / minutes / args.rpm:.2f} of {args.rpm}/min")
+    if args.push:
+        print("  completion-to-ready, by how the platform learnt the job had finished:")
+        for name, how in ((spec["provider"], "callbacks"), (f"{spec['provider']}-polled", "polling alone")):
+            group = [
+                (v.archived_at - v.provider_completed_at).total_seconds()
+                for v in ready
+                if v.provider.name == name and v.provider_completed_at
+            ]
+            print(
+                f"    {how:>14}: p50 {percentile(group, 0.5):.1f} s, p95 {percentile(group, 0.95):.1f} s ({len(group)} videos)"
+            )
     if minutes < 2:
         print(
             "  (a run this short is carried by the platform's empty request window (a minute's worth at once) and the\n"
@@ -178,7 +208,10 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL server to create a throw-away database on")
     parser.add_argument("--timeout", type=float, help="minutes before giving up (default: 3x the ideal time + 2)")
     parser.add_argument("--progress", type=float, default=5.0, help="seconds between progress lines")
+    parser.add_argument("--push", action="store_true", help="callbacks against polling alone (see above)")
     args = parser.parse_args()
+    if args.push and args.protocol not in PUSHING:
+        parser.error(f"--push needs a protocol that calls back: {', '.join(PUSHING)}")
     spec = PROTOCOLS[args.protocol]
     ideal_minutes = args.videos * (spec["essential"] + 1) / args.rpm
     timeout = 60 * (args.timeout or 3 * ideal_minutes + 2)
@@ -190,7 +223,10 @@ def main() -> None:
         "EMULATOR_FAILURE_RATE": "0",
         "Q_WORKERS": str(args.workers),
     }
-    with Platform(database_url=args.database_url, s3=args.s3, env=env) as platform:
+    platform = Platform(database_url=args.database_url, s3=args.s3, env=env)
+    if args.push:
+        platform.env["PUBLIC_URL"] = platform.url  # where the emulator calls back
+    with platform:
         from django.utils import timezone
 
         from videos.models import Heartbeat, Provider
@@ -208,7 +244,7 @@ def main() -> None:
         print(f"platform at {platform.url} ({database}, {storage}); ideal time ~{ideal_minutes:.1f} min")
         watch = RateWatch(args.protocol, args.rpm)
         started, t0 = time.monotonic(), timezone.now()
-        ids = create_videos(args.videos, spec)
+        ids = create_videos(args.videos, spec, also=polled_copy(spec["provider"]) if args.push else None)
         print(f"  {len(ids)} videos created in {time.monotonic() - started:.1f} s")
         if not follow(ids, watch, started=started, timeout=timeout, every=args.progress):
             print(f"\ntimed out after {timeout / 60:.0f} min; figures below cover the videos that finished")

@@ -327,6 +327,13 @@ SIGNED_DOWNLOAD_TTL = env_int("SIGNED_DOWNLOAD_TTL", 3600, minimum=60, maximum=7
 # /content answers with the bytes ("stream") or, on S3, a redirect to a signed URL ("redirect").
 CONTENT_DELIVERY = env_choice("CONTENT_DELIVERY", "stream", ("stream", "redirect"))
 
+# --- Webhooks ----------------------------------------------------------------------------
+# Users' endpoints must be https on public addresses; on, plain http and private or loopback
+# addresses are allowed too, for a receiver on this machine or network. Off in development too.
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", False)
+# How long a receiver has to answer a delivery (connect, send, answer, all told).
+WEBHOOKS_TIMEOUT_SECONDS = env_float("WEBHOOKS_TIMEOUT_SECONDS", 10, minimum=1, maximum=30)
+
 # --- Providers and the built-in emulator -------------------------------------------------
 PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 # Encrypts provider API keys at rest; defaults to SECRET_KEY (rotate both together).
@@ -434,5 +441,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # httpx logs every request's whole URL at INFO: signed download URLs and users' webhook URLs
+    # carry credentials in their query strings.
+    "loggers": {"axes": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

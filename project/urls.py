@@ -16,6 +16,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("videos/", include("videos.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("hooks/", include("webhooks.hook_urls")),
     path("admin/", admin.site.urls),
     path("v1/", include("videos.api.urls")),
 ]

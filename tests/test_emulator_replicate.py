@@ -4,6 +4,7 @@ Replicate's published OpenAPI document."""
 from __future__ import annotations
 
 import base64
+import json
 
 import httpx
 import pytest
@@ -87,3 +88,23 @@ def test_prefer_wait_answers_starting_when_the_prediction_is_not_done(emulator):
     assert answer.status_code == 201
     assert answer.json()["status"] == "starting"
     replicate_schema("schemas_prediction_response").validate(answer.json())
+
+
+def test_a_webhook_is_signed_so_the_sdk_validates_it_with_the_accounts_secret(client, emulator):
+    from webhook_receiver import start_receiver
+
+    receiver = start_receiver()
+    try:
+        client.models.predictions.create(
+            model="google/veo-3.1",
+            input={"prompt": "a fox [emulator:queue=0,generation=0]"},
+            webhook=receiver.url,
+            webhook_events_filter=["completed"],
+        )
+        (hit,) = receiver.wait_for(1)
+        secret = client.webhooks.default.secret()
+        assert secret.key.startswith("whsec_")
+        client.webhooks.validate(headers=hit.headers, body=hit.body.decode(), secret=secret)  # raises if not
+        assert json.loads(hit.body)["status"] == "succeeded"
+    finally:
+        receiver.close()

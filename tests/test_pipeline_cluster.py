@@ -9,6 +9,7 @@ import time
 
 import pytest
 from conftest import make_user
+from django.test import override_settings
 from emulator_fixtures import INSTANT, image_bytes
 
 from videos import services
@@ -241,3 +242,27 @@ def test_two_clusters_on_redis_submit_and_archive_each_video_once(cluster, provi
     for video in videos:
         kinds = {"video", "thumbnail", "spritesheet"} if video.provider.kind == "openai" else {"video", "thumbnail"}
         assert_stored(video, s3, kinds)
+
+
+def test_the_cluster_delivers_a_signed_webhook_when_a_video_is_ready(cluster, providers, s3, emulator):
+    import standardwebhooks
+    from webhook_receiver import start_receiver
+
+    from webhooks import services as webhooks
+
+    receiver = start_receiver()
+    try:
+        alice = make_user("alice")
+        with override_settings(WEBHOOKS_ALLOW_PRIVATE_URLS=True):  # the receiver is on this machine
+            endpoint, secret = webhooks.endpoint_create(
+                owner=alice, name="ready", url=receiver.url, event_types=["video.completed"]
+            )
+        cluster.start(WEBHOOKS_ALLOW_PRIVATE_URLS="true")
+        video = create(alice, providers["emulator-openai"])
+        wait_for([video], cluster)
+        (hit,) = receiver.wait_for(1, timeout=30)
+        event = standardwebhooks.Webhook(secret).verify(hit.body, hit.headers)
+        assert (event["type"], event["data"]["id"]) == ("video.completed", video.pk)
+        assert endpoint.deliveries.get().state == "delivered"
+    finally:
+        receiver.close()

@@ -38,6 +38,7 @@ class ProviderForm(forms.ModelForm):
             "retention_seconds",
             "model_capabilities",
             "download_hosts",
+            "callbacks",
             "priority",
             "enabled",
         ]

@@ -32,11 +32,16 @@ def retry_wait(retries: int, retry_after: float | None = None) -> float:
     return jittered(max(retry_after or 0.0, min(30.0, 2.0 * 2 ** max(0, retries))))
 
 
-def poll_interval(poll_count: int) -> float:
+# How much longer polls wait while a provider's callbacks arrive (polling is then the safety net).
+CALLBACK_POLL_FACTOR = 3
+
+
+def poll_interval(poll_count: int, *, relaxed: bool = False) -> float:
     """Between polls of a job: fast first, backing off to a cap, so users see progress soon and
-    providers see few calls."""
+    providers see few calls; `relaxed`, three times as long, while callbacks arrive."""
     interval = settings.PIPELINE_FIRST_POLL_SECONDS * settings.PIPELINE_POLL_BACKOFF ** max(0, poll_count)
-    return min(settings.PIPELINE_MAX_POLL_SECONDS, interval)
+    factor = CALLBACK_POLL_FACTOR if relaxed else 1
+    return min(settings.PIPELINE_MAX_POLL_SECONDS * factor, interval * factor)
 
 
 def resume_wait(tries: int, retry_after: float | None = None) -> float:

@@ -83,6 +83,11 @@ class Provider(models.Model):
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     max_concurrent_jobs = models.PositiveIntegerField(default=2, validators=[MinValueValidator(1)])
+    callbacks = models.BooleanField(
+        default=True,
+        help_text="With PUBLIC_URL set, ask the provider to call back when a job ends, where its protocol can "
+        "(Ark, Kling, Luma, MiniMax, Replicate); polling stays the safety net.",
+    )
     requests_per_minute = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
     retention_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="How long results stay downloadable; empty for the protocol's default."
@@ -357,6 +362,9 @@ class ProviderState(models.Model):
     poll_lease_expires_at = models.DateTimeField(null=True, blank=True)
     requests_sent = models.PositiveBigIntegerField(default=0)
     throttled_responses = models.PositiveBigIntegerField(default=0)
+    callback_seen_at = models.DateTimeField(
+        null=True, blank=True, help_text="The last valid callback from the provider: polls are relaxed while they come."
+    )
 
     def __str__(self) -> str:
         return f"state of {self.provider}"

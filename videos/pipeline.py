@@ -29,6 +29,8 @@ from videos.models import Heartbeat, Provider, Video, VideoState
 from videos.outcomes import Outcome
 from videos.providers.base import VideoProvider
 from videos.providers.types import JobStatus, ProviderError, SpecImage, SubmissionSpec
+from webhooks import delivery as webhook_delivery
+from webhooks import inbound
 
 logger = logging.getLogger("videos.pipeline")
 
@@ -105,6 +107,7 @@ def submission_spec(video: Video) -> SubmissionSpec:
         mapping=record.mapping,
         keep_seconds=record.retention_seconds,
         client_reference=video.pk,
+        callback_url=inbound.callback_url(video),
     )
 
 
@@ -320,6 +323,7 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
             .exclude(pk__in=[v.pk for v in due])
             .select_related("provider")[: batch * 5]
         }
+    relaxed = services.callbacks_arriving(provider)
     since = min((v.submitted_at or v.created_at) for v in due)
     try:
         result = adapter.poll_many([v.provider_job_id for v in due], since=since, listed_too=others.keys())
@@ -332,7 +336,7 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
     for video in due:
         status = result.get(video.provider_job_id)
         if status is not None:
-            services.video_apply_status(video, status)
+            services.video_apply_status(video, status, relaxed=relaxed)
             continue
         failure = result.errors.get(video.provider_job_id)
         if failure is not None and failure.status_code == 404:
@@ -344,7 +348,7 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
             services.video_poll_later(video.pk, seconds=max(1.0, result.retry_after or 1.0))
     for job_id, video in others.items():
         if (status := result.get(job_id)) is not None:
-            services.video_apply_status(video, status)
+            services.video_apply_status(video, status, relaxed=relaxed)
     if len(result) > 0:  # the provider answered: whatever failed beside it, it is up
         throttle.provider_record_success(provider)
     return len(due)
@@ -392,6 +396,7 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
             services.heartbeat_record("poll-loop", f"{owner} {len(providers)} provider(s)")
             counts["resumed"] = counts.get("resumed", 0) + archive.resume_stalled_archives()
             services.videos_leave_disabled()
+            webhook_delivery.deliver_due()
             sleep_for = settings.PIPELINE_MAX_POLL_SECONDS
             for provider in providers:
                 try:

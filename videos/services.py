@@ -35,6 +35,7 @@ from django.db.models import Case, Count, F, PositiveSmallIntegerField, Q, Query
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from project.queue import enqueue
 from videos import backoff, catalogue, routing, storage, validation
 from videos.asset_refs import assets_to_json
 from videos.inputs import InputImage, VideoCreateInput
@@ -54,6 +55,8 @@ from videos.outcomes import Outcome
 from videos.providers.types import AssetRef, JobStatus
 from videos.routing import Route
 from videos.throttle import provider_state
+from webhooks import services as webhook_services
+from webhooks.models import EventType
 
 logger = logging.getLogger("videos.pipeline")
 
@@ -63,14 +66,6 @@ AT_PROVIDER = (VideoState.SUBMITTED, VideoState.GENERATING)
 def new_lease_token() -> str:
     """Unique per claim; it starts with the process id so an operator can tell who holds it."""
     return f"{os.getpid()}.{secrets.token_hex(8)}"
-
-
-def enqueue(func: str, *args: object) -> None:
-    """The one way work is handed to the cluster: once the current transaction commits (at
-    once outside one), so a task never looks for a row that is not there yet."""
-    from django_q.tasks import async_task
-
-    transaction.on_commit(lambda: async_task(func, *args))
 
 
 def heartbeat_record(name: str, detail: str = "") -> None:
@@ -486,11 +481,12 @@ def video_jobs_held(provider: Provider, job_ids: list[str], *, besides: str) -> 
 # --- polling ------------------------------------------------------------------------------
 
 
-def video_apply_status(video: Video, status: JobStatus) -> Outcome:
-    """Record what the provider said: ARCHIVING, FAILED, PROGRESS, UNKNOWN, or STALE."""
+def video_apply_status(video: Video, status: JobStatus, *, relaxed: bool = False) -> Outcome:
+    """Record what the provider said: ARCHIVING, FAILED, PROGRESS, UNKNOWN, or STALE. `relaxed`:
+    the provider's callbacks arrive, so the next poll can wait longer."""
     now = timezone.now()
     base = Video.objects.filter(pk=video.pk, state__in=AT_PROVIDER, deleted_at__isnull=True)
-    next_poll = now + timedelta(seconds=backoff.poll_interval(video.poll_count + 1))
+    next_poll = now + timedelta(seconds=backoff.poll_interval(video.poll_count + 1, relaxed=relaxed))
     common = {
         "provider_status": (status.raw_status or "")[:40],
         "poll_count": F("poll_count") + 1,
@@ -521,13 +517,16 @@ def video_apply_status(video: Video, status: JobStatus) -> Outcome:
             return Outcome.ARCHIVING
         return Outcome.STALE
     if status.state == "failed":
-        changed = base.update(
-            **{**common, "next_step_at": None},
-            state=VideoState.FAILED,
-            error_code=status.error_code or "generation_failed",
-            error_message=status.error_message or "The provider could not generate this video.",
-            finished_at=now,
-        )
+        with transaction.atomic():
+            changed = base.update(
+                **{**common, "next_step_at": None},
+                state=VideoState.FAILED,
+                error_code=status.error_code or "generation_failed",
+                error_message=status.error_message or "The provider could not generate this video.",
+                finished_at=now,
+            )
+            if changed:
+                webhook_services.video_event_record(video.pk, EventType.VIDEO_FAILED)
         return Outcome.FAILED if changed else Outcome.STALE
     if status.state in ("queued", "generating"):
         fields = dict(common)
@@ -556,6 +555,29 @@ def _default_expiry(video: Video, status: JobStatus) -> datetime:
     if record.retention_from == "creation":
         return (status.created_at or video.submitted_at or timezone.now()) + record.retention
     return (status.completed_at or timezone.now()) + record.retention
+
+
+def video_check_now(video_id: str) -> bool:
+    """A provider called back about the video's job: ask it for the job's status at once."""
+    return bool(
+        Video.objects.filter(pk=video_id, state__in=AT_PROVIDER, deleted_at__isnull=True)
+        .exclude(provider_job_id="")
+        .update(next_step_at=timezone.now())
+    )
+
+
+def provider_note_callback(provider: Provider) -> None:
+    provider_state(provider)
+    ProviderState.objects.filter(pk=provider.pk).update(callback_seen_at=timezone.now())
+
+
+def callbacks_arriving(provider: Provider) -> bool:
+    """Whether the provider's callbacks reach the platform (one came within the hour), so
+    polling can be relaxed: it is the safety net."""
+    if not settings.PUBLIC_URL:
+        return False
+    since = timezone.now() - timedelta(hours=1)
+    return ProviderState.objects.filter(pk=provider.pk, callback_seen_at__gte=since).exists()
 
 
 def video_poll_later(video_id: str, *, seconds: float) -> None:
@@ -610,6 +632,14 @@ def video_asset_record(
 
 def video_mark_ready(video_id: str, token: str) -> bool:
     now = timezone.now()
+    with transaction.atomic():
+        ready = _mark_ready(video_id, token, now)
+        if ready:
+            webhook_services.video_event_record(video_id, EventType.VIDEO_COMPLETED)
+    return ready
+
+
+def _mark_ready(video_id: str, token: str, now: datetime) -> bool:
     return (
         Video.objects.filter(
             pk=video_id, lease_owner=token, state=VideoState.ARCHIVING, deleted_at__isnull=True
@@ -635,15 +665,18 @@ def video_fail(video_id: str, *, code: str, message: str, token: str | None = No
     query = Video.objects.filter(pk=video_id, state__in=ACTIVE_STATES)
     if token is not None:
         query = query.filter(lease_owner=token)
-    changed = query.update(
-        state=VideoState.FAILED,
-        error_code=code[:60],
-        error_message=message,
-        finished_at=timezone.now(),
-        next_step_at=None,
-        lease_owner="",
-        lease_expires_at=None,
-    )
+    with transaction.atomic():
+        changed = query.update(
+            state=VideoState.FAILED,
+            error_code=code[:60],
+            error_message=message,
+            finished_at=timezone.now(),
+            next_step_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        if changed:
+            webhook_services.video_event_record(video_id, EventType.VIDEO_FAILED)
     if changed:
         logger.info("video %s failed: %s (%s)", video_id, message, code)
     return changed == 1
@@ -662,15 +695,18 @@ def video_mark_expired(video_id: str, *, token: str | None = None) -> bool:
         query = query.filter(lease_owner=token)
     else:
         query = query.filter(_lease_free(now)).filter(provider_expires_at__lte=now)
-    changed = query.update(
-        state=VideoState.EXPIRED,
-        error_code="video_expired",
-        error_message=EXPIRED_MESSAGE,
-        finished_at=now,
-        next_step_at=None,
-        lease_owner="",
-        lease_expires_at=None,
-    )
+    with transaction.atomic():
+        changed = query.update(
+            state=VideoState.EXPIRED,
+            error_code="video_expired",
+            error_message=EXPIRED_MESSAGE,
+            finished_at=now,
+            next_step_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        if changed:
+            webhook_services.video_event_record(video_id, EventType.VIDEO_FAILED)
     if changed:
         logger.warning("video %s expired at the provider before it was archived", video_id)
     return changed == 1

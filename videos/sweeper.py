@@ -17,6 +17,7 @@ from django.utils import timezone
 from videos import archive, services, storage
 from videos.models import Video, VideoState
 from videos.outcomes import Outcome
+from webhooks import inbound
 
 logger = logging.getLogger("videos.pipeline")
 
@@ -39,6 +40,7 @@ def sweep() -> dict[str, int]:
     counts["uploads_aborted"] = storage.abort_stale_uploads(timedelta(hours=6))
     counts["cleanups"] = _resume_cleanups(now)
     counts["retention_deleted"] = _delete_past_retention(now)
+    counts["callbacks_pruned"] = inbound.prune_seen()
     services.heartbeat_record("sweeper", str(counts))
     return counts
 

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, content, faults, jobs, media
+from videos.emulator import accounting, callbacks, content, faults, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import Snapshot, snapshot
@@ -254,6 +254,7 @@ def create(request: HttpRequest) -> HttpResponse:
         seconds=given["seconds"],
         inputs=given["inputs"],
     )
+    callbacks.remember(request, job, given["inputs"].get("callback_url"), task_json)
     return JsonResponse({"id": job.public_id})
 
 

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, content, jobs, media
+from videos.emulator import accounting, callbacks, content, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.kling_auth import kling_error
@@ -120,6 +120,7 @@ def create(request: HttpRequest, family: str) -> HttpResponse:
         if error.status == 429:  # the concurrency limit: Kling's 1303
             raise ApiError(429, "parallel task over resource pack limit", code="1303", headers=error.headers) from None
         raise
+    callbacks.remember(request, job, body.get("callback_url"), task_json)
     return envelope(task_json(request, job, job.created_at))
 
 

@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, content, faults, jobs, media
+from videos.emulator import accounting, callbacks, content, faults, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import snapshot
@@ -176,6 +176,7 @@ def create(request: HttpRequest) -> HttpResponse:
         seconds=DURATIONS[duration],
         inputs={"request": echo, "frames": sorted(keyframes)},
     )
+    callbacks.remember(request, job, body.get("callback_url"), generation_json)
     return JsonResponse(generation_json(request, job, job.created_at), status=201)
 
 

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, content, jobs, media
+from videos.emulator import accounting, callbacks, content, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import snapshot
@@ -109,6 +110,7 @@ def create(request: HttpRequest) -> HttpResponse:
             "frames": [name for name in ("first_frame_image", "last_frame_image") if name in body],
         },
     )
+    callbacks.remember(request, job, body.get("callback_url"), lambda _origin, job, now: query_json(job, now))
     return ok({"task_id": job.public_id})
 
 
@@ -121,23 +123,26 @@ def query(request: HttpRequest) -> HttpResponse:
     job = Job.objects.filter(protocol=PROTOCOL, public_id=task_id).first() if task_id.isdigit() else None
     if job is None:
         raise app_error(2013, "invalid params, task_id not found")
-    state = snapshot(job, timezone.now())
+    return JsonResponse(query_json(job, timezone.now()))
+
+
+def query_json(job: Job, now: datetime) -> dict[str, Any]:
+    """The query answer (also the body of a callback)."""
+    state = snapshot(job, now)
     word = {"queued": "Queueing", "preprocessing": "Preparing", "generating": "Processing", "succeeded": "Success"}
     if state.phase == "failed":
         code = 1027 if job.outcome == "moderation" else 1013
         message = "output new_sensitive" if job.outcome == "moderation" else "internal error"
-        return JsonResponse(
-            {
-                "task_id": job.public_id,
-                "status": "Fail",
-                "file_id": "",
-                "base_resp": {"status_code": code, "status_msg": message},
-            }
-        )
+        return {
+            "task_id": job.public_id,
+            "status": "Fail",
+            "file_id": "",
+            "base_resp": {"status_code": code, "status_msg": message},
+        }
     data: dict[str, Any] = {"task_id": job.public_id, "status": word[state.phase], "file_id": ""}
     if state.phase == "succeeded":
         data.update(file_id=_file_id(job), video_width=job.width, video_height=job.height)
-    return ok(data)
+    return {**data, "base_resp": {"status_code": 0, "status_msg": "success"}}
 
 
 def _signature(file_id: str, expires: int) -> str:

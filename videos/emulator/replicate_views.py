@@ -27,7 +27,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 
-from videos.emulator import content, faults, jobs, media
+from videos.emulator import callbacks, content, faults, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import snapshot
@@ -207,6 +207,7 @@ def create(request: HttpRequest, owner: str, name: str) -> HttpResponse:
         seconds=int(duration),
         inputs={"input": {k: (v[:40] + "…" if isinstance(v, str) and len(v) > 60 else v) for k, v in given.items()}},
     )
+    callbacks.remember(request, job, body.get("webhook"), prediction_json)
     wait = request.headers.get("Prefer", "")
     if wait.startswith("wait"):
         seconds = float(wait.partition("=")[2] or 60)
@@ -275,8 +276,13 @@ def delivery(request: HttpRequest, prediction: str) -> HttpResponseBase:
     )
 
 
+def webhook_secret(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"key": callbacks.replicate_secret()})
+
+
 predictions_create = endpoint(PROTOCOL, {"POST": ("create", create)})
 predictions = endpoint(PROTOCOL, {"GET": ("list", list_predictions)})
 prediction = endpoint(PROTOCOL, {"GET": ("retrieve", retrieve)})
 prediction_cancel = endpoint(PROTOCOL, {"POST": ("delete", cancel)})
+webhook_secret_view = endpoint(PROTOCOL, {"GET": ("webhook_secret", webhook_secret)})
 delivery_view = endpoint(PROTOCOL, {"GET": ("content", delivery), "HEAD": ("content", delivery)})

@@ -91,6 +91,7 @@ urlpatterns = [
         name="replicate-create",
     ),
     path("replicate/v1/predictions", replicate_views.predictions, name="replicate-predictions"),
+    path("replicate/v1/webhooks/default/secret", replicate_views.webhook_secret_view, name="replicate-webhook-secret"),
     path("replicate/v1/predictions/<str:prediction>", replicate_views.prediction, name="replicate-prediction"),
     path(
         "replicate/v1/predictions/<str:prediction>/cancel", replicate_views.prediction_cancel, name="replicate-cancel"

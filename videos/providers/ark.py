@@ -51,6 +51,7 @@ def _image(image: SpecImage, role: str) -> dict[str, Any]:
 
 
 class ArkSeedanceProvider(VideoProvider):
+    callbacks = True
     kind = "ark"
     list_newest_first = True
     assets_per_variant = 1  # the video; the platform makes the thumbnail itself
@@ -79,6 +80,8 @@ class ArkSeedanceProvider(VideoProvider):
             body["generate_audio"] = spec.audio
         if spec.seed is not None:
             body["seed"] = spec.seed
+        if spec.callback_url:
+            body["callback_url"] = spec.callback_url
         answer = self.http.request_json("POST", TASKS_PATH, json=body, create=True)
         task_id = answer.get("id")
         if not isinstance(task_id, str) or not task_id:

@@ -60,6 +60,8 @@ class VideoProvider(abc.ABC):
     # Whether the protocol lists jobs, so one call learns the state of many (and a create whose
     # answer was lost can be found); without it each job is polled with one call.
     lists_many: bool = True
+    # Whether the protocol can be asked to call back when a job ends (SubmissionSpec.callback_url).
+    callbacks: bool = False
     # Whether list_page(active_only=True) filters to in-flight jobs (Azure `statuses`).
     list_active_only: bool = False
     # Whether list pages come newest first, so paging can stop once past a given time.

@@ -57,6 +57,7 @@ def token(access: str, secret_key: str, now: float | None = None) -> str:
 
 
 class KlingProvider(VideoProvider):
+    callbacks = True
     kind = "kling"
     list_newest_first = True
     assets_per_variant = 1  # the video; the platform makes the thumbnail itself
@@ -90,6 +91,8 @@ class KlingProvider(VideoProvider):
             body["sound"] = "on" if spec.audio else "off"
         if spec.client_reference:
             body["external_task_id"] = spec.client_reference
+        if spec.callback_url:
+            body["callback_url"] = spec.callback_url
         family = "text2video"
         if spec.input_image is not None or spec.last_frame is not None:
             family = "image2video"

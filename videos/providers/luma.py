@@ -70,6 +70,7 @@ def frame_size(aspect: object, resolution: object) -> str | None:
 
 
 class LumaProvider(VideoProvider):
+    callbacks = True
     kind = "luma"
     list_newest_first = True
     assets_per_variant = 2  # the video and Luma's own thumbnail image
@@ -98,6 +99,8 @@ class LumaProvider(VideoProvider):
             keyframes["frame1"] = {"type": "image", "url": data_uri(spec.last_frame.data, spec.last_frame.content_type)}
         if keyframes:
             body["keyframes"] = keyframes
+        if spec.callback_url:
+            body["callback_url"] = spec.callback_url
         answer = self.http.request_json("POST", "/generations/video", json=body, create=True, expect=(200, 201))
         if not isinstance(answer.get("id"), str) or not GENERATION_ID.match(answer["id"]):
             raise ProviderError(

@@ -51,6 +51,7 @@ def check(answer: dict[str, Any], *, create: bool = False) -> dict[str, Any]:
 
 
 class MiniMaxProvider(VideoProvider):
+    callbacks = True
     kind = "minimax"
     lists_many = False
     assets_per_variant = 1  # the video; the platform makes the thumbnail itself
@@ -72,6 +73,8 @@ class MiniMaxProvider(VideoProvider):
             body["first_frame_image"] = data_uri(spec.input_image, spec.input_content_type)
         if spec.last_frame is not None:
             body["last_frame_image"] = data_uri(spec.last_frame.data, spec.last_frame.content_type)
+        if spec.callback_url:
+            body["callback_url"] = spec.callback_url
         answer = check(self.http.request_json("POST", "/v1/video_generation", json=body, create=True), create=True)
         task_id = str(answer.get("task_id") or "")
         if not task_id.isdigit():

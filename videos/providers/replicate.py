@@ -42,9 +42,18 @@ DELIVERY_HOSTS = ("replicate.delivery", ".replicate.delivery")
 
 
 class ReplicateProvider(VideoProvider):
+    callbacks = True
     kind = "replicate"
     list_newest_first = True
     assets_per_variant = 1  # the video; the platform makes the thumbnail itself
+
+    def webhook_secret(self) -> str:
+        """The account's signing secret for webhooks (`GET /webhooks/default/secret`)."""
+        answer = self.http.request_json("GET", "/webhooks/default/secret")
+        key = answer.get("key") if isinstance(answer, Mapping) else None
+        if not isinstance(key, str) or not key.startswith("whsec_"):
+            raise ProviderError("Replicate answered no webhook signing secret", permanent=False, code="bad_answer")
+        return key
 
     def create(self, spec: SubmissionSpec) -> JobStatus:
         if spec.remix_of:
@@ -55,7 +64,10 @@ class ReplicateProvider(VideoProvider):
         if not isinstance(fields, Mapping) or not fields:
             raise ProviderError(f"No input mapping is configured for {spec.model}", permanent=True, code="unsupported")
         owner, name = spec.model.split("/")
-        body = {"input": request_body(spec, fields)}
+        body: dict[str, Any] = {"input": request_body(spec, fields)}
+        if spec.callback_url:
+            body["webhook"] = spec.callback_url
+            body["webhook_events_filter"] = ["completed"]
         path = f"/models/{quote_id(owner)}/{quote_id(name)}/predictions"
         answer = self.http.request_json("POST", path, json=body, create=True, expect=(200, 201, 202))
         return parse_prediction(answer)

@@ -212,6 +212,8 @@ class SubmissionSpec:
     keep_seconds: int | None = None
     # The platform's video id, sent where a protocol can tag a job with it (Kling's external_task_id).
     client_reference: str | None = None
+    # Where the provider may call back when the job ends (webhooks.inbound), where it can.
+    callback_url: str | None = field(default=None, repr=False)
 
     @property
     def width_height(self) -> tuple[int, int]:

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from webhooks import inbound
+
+app_name = "hooks"
+
+urlpatterns = [
+    path("<str:provider>/<str:video_id>/<str:token>", inbound.receive, name="receive"),
+]
