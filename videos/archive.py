@@ -73,7 +73,7 @@ class LeaseKeeper:
 
     def wait_for_budget(self, *, max_wait: float = 30.0) -> None:
         """Archives are bound by a deadline: they may use the whole window, while creates
-        leave what archives will need (throttle.create_reserve)."""
+        leave what archives will need (throttle.create_needs)."""
         deadline = time.monotonic() + max_wait
         while (wait := throttle.throttle_acquire(self.video.provider)) > 0:
             if time.monotonic() + wait > deadline:

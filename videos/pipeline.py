@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -33,6 +33,9 @@ from webhooks import delivery as webhook_delivery
 from webhooks import inbound
 
 logger = logging.getLogger("videos.pipeline")
+
+# How long a list call may wait after the first job fell due, for others about to fall due.
+GATHER_SECONDS = 1.0
 
 SUBMIT_UNKNOWN_MESSAGE = (
     "The provider did not answer the request and does not list it. It was not sent "
@@ -111,6 +114,11 @@ def submission_spec(video: Video) -> SubmissionSpec:
     )
 
 
+# When this process's last create that had to wait may go (per provider): the poll loop wakes
+# then rather than at its next second, so a round starts as soon as the window has room for it.
+_create_wakes: dict[int, float] = {}
+
+
 def submit_pending(provider: Provider, *, limit: int = 50) -> int:
     """Send pending videos to the provider while it has free slots and request budget.
     Returns how many were settled (sent, failed or handed to reconciliation)."""
@@ -142,10 +150,12 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
         return _fail(video, token, "submit_failed", "Submitting this video crashed repeatedly.")
     if video.retries >= settings.PIPELINE_MAX_RETRIES:
         return _fail(video, token, "submit_failed", "The provider kept refusing the request; it was never accepted.")
-    # Archives race the provider's deadline: a create leaves the window what they will need.
-    wait = throttle.throttle_acquire(provider, reserve=lambda: throttle.create_reserve(provider, video))
+    # Archives race the provider's deadline: a create leaves the window what they will need, and
+    # where one list call finds every job, creates go in rounds that finish together.
+    wait = throttle.create_acquire(provider, video, rounds=adapter.lists_many)
     if wait > 0:
         services.video_lease_release(video.pk, token, retry_in=min(wait, 60))
+        _create_wakes[provider.pk] = time.monotonic() + wait
         return Outcome.PROVIDER_WAIT
     try:
         spec = submission_spec(video)
@@ -161,7 +171,7 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
     except ProviderError as error:
         return _create_refused(provider, video, token, error, remix=bool(spec.remix_of))
     throttle.provider_record_success(provider)
-    if not services.video_mark_submitted(video.pk, token, status):
+    if not services.video_mark_submitted(video.pk, token, status, poll_in=throttle.first_poll_seconds(provider)):
         _job_not_recorded(adapter, video.pk, status.job_id)
         return Outcome.STALE
     return Outcome.SUBMITTED
@@ -305,6 +315,8 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
     )
     if not due:
         return 0
+    if adapter.lists_many and _more_due_soon(provider, due, now):
+        return 0
     others: dict[str, Video] = {}
     if not adapter.lists_many:
         # One call per job: as many of the most urgent as the window has room for; the rest stay due.
@@ -352,6 +364,19 @@ def poll_due(provider: Provider, adapter: VideoProvider, *, batch: int = 200) ->
     if len(result) > 0:  # the provider answered: whatever failed beside it, it is up
         throttle.provider_record_success(provider)
     return len(due)
+
+
+def _more_due_soon(provider: Provider, due: list[Video], now: datetime) -> bool:
+    """One list call answers for every job in flight: while other jobs fall due within
+    GATHER_SECONDS of the first one due (a round of creates finishing together), wait for them,
+    so that one call finds them all."""
+    first = min(v.next_step_at for v in due if v.next_step_at is not None)
+    return (
+        Video.objects.filter(provider=provider, state__in=services.AT_PROVIDER, deleted_at__isnull=True)
+        .exclude(provider_job_id="")
+        .filter(next_step_at__gt=now, next_step_at__lte=first + timedelta(seconds=GATHER_SECONDS))
+        .exists()
+    )
 
 
 def _job_vanished(video: Video) -> None:
@@ -429,7 +454,8 @@ def _work_waiting() -> bool:
 
 def _pending_due_in(provider: Provider) -> float:
     if Video.objects.filter(provider=provider, state=VideoState.PENDING, deleted_at__isnull=True).exists():
-        return 1.0
+        left = _create_wakes.get(provider.pk, 0.0) - time.monotonic()
+        return left if 0 < left < 1.0 else 1.0
     return settings.PIPELINE_MAX_POLL_SECONDS
 
 

@@ -383,9 +383,10 @@ def videos_leave_disabled() -> int:
     return sum(videos_route_around(provider) for provider in disabled)
 
 
-def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
-    """Record the provider's job. A video holds at most one job and a job belongs to at most
-    one video (a unique constraint backs this up).
+def video_mark_submitted(video_id: str, token: str, status: JobStatus, *, poll_in: float | None = None) -> bool:
+    """Record the provider's job, to be polled first in `poll_in` seconds (the first poll's
+    delay by default). A video holds at most one job and a job belongs to at most one video (a
+    unique constraint backs this up).
 
     The answer to a create is the truth even when the submitter's lease was lost meanwhile
     (a database hiccup): the video was sent once and holds no job yet, so recording it here
@@ -419,7 +420,8 @@ def video_mark_submitted(video_id: str, token: str, status: JobStatus) -> bool:
                 poll_count=0,
                 progress=min(status.progress or 0, 99),
                 provider_expires_at=expires_at,
-                next_step_at=now + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS),
+                next_step_at=now
+                + timedelta(seconds=settings.PIPELINE_FIRST_POLL_SECONDS if poll_in is None else poll_in),
                 lease_owner="",
                 lease_expires_at=None,
             )

@@ -2,7 +2,7 @@
 
 A sliding window keeps requests within the provider's requests-per-minute (counted per second,
 so it holds whichever way the provider cuts its minutes); who may use how much of it is the
-callers' business (see create_reserve: archives and polls first). `blocked_until` holds every
+callers' business (see create_acquire: archives and polls first, creates in rounds). `blocked_until` holds every
 caller back after a 429's retry-after or while the circuit breaker is open; the poll lease
 makes sure one loop at a time polls a provider.
 """
@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -27,6 +29,9 @@ logger = logging.getLogger("videos.pipeline")
 # The window a provider's requests-per-minute limit holds over, and the short window that caps a burst.
 WINDOW_SECONDS = 60
 BURST_SECONDS = 5
+# Providers give completion times in whole seconds, so jobs measured from them look shorter than
+# they are: a job is looked for this long after it is expected to be done.
+COMPLETION_SLACK_SECONDS = 1.0
 
 
 def provider_state(provider: Provider) -> ProviderState:
@@ -145,15 +150,58 @@ def typical_job_seconds(provider: Provider) -> float | None:
     return durations[len(durations) // 2] if durations else None
 
 
-def create_reserve(provider: Provider, video: Video) -> int:
-    """What the window must still hold before `video`'s create may go: the downloads of finished
-    videos not yet stored, those of jobs expected to finish within the window (creates about to
-    be sent included), the video's own downloads and one poll. Archives race the provider's
+@dataclass(frozen=True)
+class CreateNeeds:
+    """What a create must find in the window before it goes (see create_acquire)."""
+
+    kept: int  # requests other work and the video itself will need: downloads still to come, one poll
+    together: int  # creates of the round still to go, this one included, which must all have room now
+    horizon: float  # seconds from now by which the round's downloads are due
+
+
+def expected_job_seconds(provider: Provider) -> float:
+    """When a new job of the provider should be done: the typical duration and the slack of
+    whole-second completion times, or the first poll's delay before any job finished."""
+    typical = typical_job_seconds(provider)
+    if typical is None:
+        return settings.PIPELINE_FIRST_POLL_SECONDS
+    return typical + COMPLETION_SLACK_SECONDS
+
+
+def first_poll_seconds(provider: Provider) -> float:
+    """When to look at a new job first: when jobs like it are expected to be done, so that the list
+    call finding one job of a round finds the others too; never sooner than the first poll's delay
+    nor later than the longest poll interval (users still see progress of long jobs)."""
+    return min(
+        settings.PIPELINE_MAX_POLL_SECONDS, max(settings.PIPELINE_FIRST_POLL_SECONDS, expected_job_seconds(provider))
+    )
+
+
+def round_size(provider: Provider, video: Video) -> int:
+    """Creates that go together in one round: as many as an empty window holds with their
+    downloads and the one list call that finds them done, and at most a burst."""
+    per_video = provider.assets_per_video(video.n_variants) + 1
+    return max(1, min(burst_limit(provider), (provider.requests_per_minute - 1) // per_video))
+
+
+def create_needs(provider: Provider, video: Video, *, rounds: bool, now: datetime | None = None) -> CreateNeeds:
+    """What `video`'s create needs the window to hold.
+
+    `kept`: the downloads of finished videos not yet stored, those of jobs expected to finish
+    within the window, the video's own downloads and one poll. Archives race the provider's
     deadline, so a create never takes the requests their downloads will need; before any job
     has finished, every job counts as due.
+
+    With `rounds` (protocols that list every job in one call), creates go in rounds while the
+    limit binds, so that jobs finish together and one list call finds a round done. A create goes
+    only when the window has room now for the rest of its round (`together`: the pending videos,
+    at most round_size and the provider's free slots, less those sent in the last seconds), and
+    the room for the downloads is counted when they are due (`horizon`: the job's expected
+    duration and two bursts' worth of time), by when older requests will have left the window.
+    A lone video, which the window takes at once, is never held back.
     """
-    now = timezone.now()
-    needed = provider.assets_per_video(video.n_variants) + 1
+    now = now or timezone.now()
+    kept = provider.assets_per_video(video.n_variants) + 1
     archiving = (
         Video.objects.filter(provider=provider, state=VideoState.ARCHIVING, deleted_at__isnull=True)
         .annotate(stored=Count("assets"))
@@ -162,7 +210,7 @@ def create_reserve(provider: Provider, video: Video) -> int:
     for assets, variants, stored in archiving:
         # Without the poll's list of files the archive asks for them first: one request more.
         files = len(assets) if assets else provider.assets_per_video(variants) + 1
-        needed += max(0, files - stored)
+        kept += max(0, files - stored)
     at_work = Video.objects.filter(provider=provider, deleted_at__isnull=True).filter(
         Q(state__in=(VideoState.SUBMITTED, VideoState.GENERATING))
         | Q(state=VideoState.PENDING, provider_job_id="", lease_expires_at__gt=now)
@@ -172,8 +220,62 @@ def create_reserve(provider: Provider, video: Video) -> int:
         due_by = now + timedelta(seconds=WINDOW_SECONDS - typical)
         at_work = at_work.filter(Q(submitted_at__isnull=True) | Q(submitted_at__lte=due_by))
     at_work = at_work.exclude(pk=video.pk)
-    needed += sum(provider.assets_per_video(variants) for variants in at_work.values_list("n_variants", flat=True))
-    return needed
+    kept += sum(provider.assets_per_video(variants) for variants in at_work.values_list("n_variants", flat=True))
+    if not rounds:
+        return CreateNeeds(kept=kept, together=1, horizon=0.0)
+    pending = Video.objects.filter(
+        provider=provider,
+        state=VideoState.PENDING,
+        deleted_at__isnull=True,
+        provider_job_id="",
+        submit_started_at__isnull=True,
+        submit_outcome_unknown=False,
+    ).count()
+    # No more than the provider has free slots for (this video holds one already).
+    busy = Video.objects.filter(provider=provider).filter(
+        Q(state__in=(VideoState.SUBMITTED, VideoState.GENERATING))
+        | Q(state=VideoState.PENDING, lease_expires_at__gte=now)
+    )
+    free = provider.max_concurrent_jobs - busy.count() + 1
+    sent = Video.objects.filter(provider=provider, submit_started_at__gte=now - timedelta(seconds=BURST_SECONDS))
+    together = max(1, min(pending, free, round_size(provider, video)) - sent.count())
+    return CreateNeeds(kept=kept, together=together, horizon=expected_job_seconds(provider) + 2 * BURST_SECONDS)
+
+
+def create_acquire(provider: Provider, video: Video, *, rounds: bool, now: datetime | None = None) -> float:
+    """Take one request for `video`'s create, leaving the window what create_needs says; 0 when
+    taken, else the seconds to wait (nothing taken)."""
+    provider_state(provider)
+    moment = now or timezone.now()
+    clock = moment.timestamp()
+    limit = provider.requests_per_minute
+    with transaction.atomic():
+        state = ProviderState.objects.select_for_update().get(pk=provider.pk)
+        if state.blocked_until and state.blocked_until > moment:
+            return (state.blocked_until - moment).total_seconds()
+        # Worked out under the lock, so two callers cannot both count on the same room.
+        needs = create_needs(provider, video, rounds=rounds, now=moment)
+        window = _live_window(state.window, clock)
+        used = sum(window.values())
+        recent = {second: count for second, count in window.items() if second >= int(clock) - BURST_SECONDS}
+        together = min(needs.together, limit, burst_limit(provider))
+        if used + together > limit:
+            return _wait_until_free(window, used + together - limit, clock, WINDOW_SECONDS)
+        if sum(recent.values()) + together > burst_limit(provider):
+            excess = sum(recent.values()) + together - burst_limit(provider)
+            return _wait_until_free(recent, excess, clock, BURST_SECONDS)
+        # The requests still in the window when the downloads are due; however much is kept, a
+        # create can always go into a window that will be empty by then.
+        ahead = clock + needs.horizon
+        later = {second: count for second, count in window.items() if second >= int(ahead) - WINDOW_SECONDS}
+        kept = max(0, min(needs.kept, limit - 1))
+        if sum(later.values()) + 1 + kept > limit:
+            return _wait_until_free(later, sum(later.values()) + 1 + kept - limit, ahead, WINDOW_SECONDS)
+        window[int(clock)] = window.get(int(clock), 0) + 1
+        state.window = {str(second): count for second, count in window.items()}
+        state.requests_sent += 1
+        state.save(update_fields=["window", "requests_sent"])
+        return 0.0
 
 
 def window_used(provider: Provider) -> int:
