@@ -11,12 +11,14 @@ and follows them until every one is final. Prints figures; asserts nothing.
 
     .venv/bin/python bench/pipeline.py --push --protocol ark --videos 40 --rpm 600 --generation-seconds 30
         half the videos at a provider that calls back (PUBLIC_URL set), half at a copy of it that
-        is only polled, at the same time: completion-to-ready with callbacks next to polling alone
+        is only polled, at the same time, each job taking 0.5-1.5x --generation-seconds:
+        completion-to-ready with callbacks next to polling alone
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from collections import Counter
@@ -86,8 +88,10 @@ def polled_copy(name: str) -> str:
     return copy.name
 
 
-def create_videos(count: int, spec: dict, *, also: str | None = None) -> list[str]:
-    """`count` videos at the spec's provider, or, with `also`, alternately there and at `also`."""
+def create_videos(count: int, spec: dict, *, also: str | None = None, spread: float | None = None) -> list[str]:
+    """`count` videos at the spec's provider, or, with `also`, alternately there and at `also`;
+    with `spread`, each video's generation time drawn between half and one and a half times it
+    (real jobs vary, so a poll cannot simply be timed for the moment a job ends)."""
     from accounts.models import User
     from videos import services
     from videos.models import Provider
@@ -99,6 +103,7 @@ def create_videos(count: int, spec: dict, *, also: str | None = None) -> list[st
     size = spec.get("size") or caps.default_size()
     seconds = spec.get("seconds") or caps.default_seconds(size)
     print(f"  {provider.name}: {model}, {size}, {seconds} s")
+    rng = random.Random(7)
     owners = [User.objects.create_user(username=f"bench{index}") for index in range(USERS)]
     ids = []
     for index in range(count):
@@ -106,7 +111,8 @@ def create_videos(count: int, spec: dict, *, also: str | None = None) -> list[st
             owner=owners[index % USERS],
             provider=targets[index % len(targets)],
             model=model,
-            prompt=f"benchmark video {index}",
+            prompt=f"benchmark video {index}"
+            + (f" [emulator:generation={spread * (0.5 + rng.random()):.1f}]" if spread else ""),
             size=size,
             seconds=seconds,
         )
@@ -244,7 +250,10 @@ def main() -> None:
         print(f"platform at {platform.url} ({database}, {storage}); ideal time ~{ideal_minutes:.1f} min")
         watch = RateWatch(args.protocol, args.rpm)
         started, t0 = time.monotonic(), timezone.now()
-        ids = create_videos(args.videos, spec, also=polled_copy(spec["provider"]) if args.push else None)
+        if args.push:
+            ids = create_videos(args.videos, spec, also=polled_copy(spec["provider"]), spread=args.generation_seconds)
+        else:
+            ids = create_videos(args.videos, spec)
         print(f"  {len(ids)} videos created in {time.monotonic() - started:.1f} s")
         if not follow(ids, watch, started=started, timeout=timeout, every=args.progress):
             print(f"\ntimed out after {timeout / 60:.0f} min; figures below cover the videos that finished")
