@@ -26,7 +26,7 @@ from accounts.services import api_token_create
 from videos import pipeline
 from videos.models import Video
 from webhooks import delivery
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -324,6 +324,21 @@ def test_the_secret_never_appears_after_creation_nor_in_logs(alice, receiver, pr
         assert secret not in text
         assert key not in text
     assert WebhookEndpoint.objects.get().secret != secret  # stored sealed
+
+
+def test_a_month_on_finished_deliveries_are_pruned_and_pending_ones_kept(alice, receiver, private_ok):
+    from videos import sweeper
+
+    alice.webhooks.create(name="history", url=receiver.url, event_types=["video.completed"])
+    receiver.statuses = [500]
+    make_video(alice)
+    make_video(alice)
+    run_deliveries()  # one delivered, one failed once and still pending
+    assert sorted(WebhookDelivery.objects.values_list("state", flat=True)) == ["delivered", "pending"]
+    WebhookEvent.objects.update(created_at=timezone.now() - timedelta(days=31))  # a month passes
+    counts = sweeper.sweep()
+    assert counts["webhook_events_pruned"] >= 1
+    assert list(WebhookDelivery.objects.values_list("state", flat=True)) == ["pending"]
 
 
 def test_another_users_endpoint_pages_are_404s(client, private_ok, receiver):

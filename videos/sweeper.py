@@ -17,6 +17,7 @@ from django.utils import timezone
 from videos import archive, services, storage
 from videos.models import Video, VideoState
 from videos.outcomes import Outcome
+from webhooks import delivery as webhook_delivery
 from webhooks import inbound
 
 logger = logging.getLogger("videos.pipeline")
@@ -41,6 +42,7 @@ def sweep() -> dict[str, int]:
     counts["cleanups"] = _resume_cleanups(now)
     counts["retention_deleted"] = _delete_past_retention(now)
     counts["callbacks_pruned"] = inbound.prune_seen()
+    counts["webhook_events_pruned"] = webhook_delivery.prune_events()
     services.heartbeat_record("sweeper", str(counts))
     return counts
 

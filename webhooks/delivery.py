@@ -27,7 +27,7 @@ from django.utils import timezone
 from project.queue import enqueue
 from videos.backoff import jittered
 from webhooks import http, secrets
-from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint
+from webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger("webhooks")
 
@@ -181,6 +181,18 @@ def deliver_due(*, limit: int = 100) -> int:
             enqueue_delivery(delivery_id)
             handed += 1
     return handed
+
+
+KEEP_EVENTS = timedelta(days=30)
+
+
+def prune_events(*, older_than: timedelta = KEEP_EVENTS) -> int:
+    """Events (and their deliveries) older than a month, once none of their deliveries is still
+    being tried: the recent ones are what the Webhooks page shows."""
+    cutoff = timezone.now() - older_than
+    old = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(deliveries__state=DeliveryState.PENDING)
+    deleted, _ = WebhookEvent.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:1000])).delete()
+    return deleted
 
 
 def send_again(delivery: WebhookDelivery) -> None:
