@@ -135,6 +135,9 @@ def test_without_the_setting_only_https_to_public_addresses_is_accepted(alice):
         "https://[::1]/x",
         "https://[::ffff:127.0.0.1]/x",
         "https://localhost:8443/x",
+        "https://[64:ff9b::a9fe:a9fe]/x",  # NAT64 to 169.254.169.254
+        "https://[2002:a00:1::]/x",  # 6to4 from 10.0.0.1
+        "https://[fec0::1]/x",
     ):
         with pytest.raises(openai.BadRequestError) as caught:
             alice.webhooks.create(name="a", url=url, event_types=["video.completed"])
@@ -263,7 +266,7 @@ def test_redirects_are_never_followed(alice, receiver, private_ok):
         elsewhere.close()
 
 
-def test_a_name_resolving_to_a_private_address_is_never_connected_to(alice, receiver, monkeypatch):
+def test_a_name_resolving_to_a_private_address_is_never_connected_to(alice, receiver, monkeypatch, caplog):
     endpoint = alice.webhooks.create(
         name="rebind", url=f"https://hooks.example.test:{receiver.port}/hooks", event_types=["video.completed"]
     )
@@ -281,7 +284,9 @@ def test_a_name_resolving_to_a_private_address_is_never_connected_to(alice, rece
     assert receiver.received == []
     row = WebhookDelivery.objects.get(endpoint_id=endpoint.id)
     assert (row.state, row.last_status_code) == ("pending", None)
-    assert "127.0.0.1" in row.last_error
+    # The owner is told no more than that: what the name resolved to could map the network.
+    assert row.last_error == "refused: the URL's host is not a public address"
+    assert "127.0.0.1" in caplog.text
 
 
 def test_an_endpoint_failing_for_days_is_disabled_and_says_why(alice, receiver, private_ok):
@@ -302,6 +307,38 @@ def test_an_endpoint_failing_for_days_is_disabled_and_says_why(alice, receiver, 
     run_deliveries()
     assert len(receiver.received) == sent
     assert WebhookDelivery.objects.count() == 2
+
+
+def test_a_day_without_failures_starts_the_count_again(alice, receiver, private_ok):
+    endpoint = alice.webhooks.create(name="quiet", url=receiver.url, event_types=["video.completed"])
+    receiver.statuses = [503]
+    # It failed six days ago, then had nothing to send for three days.
+    WebhookEndpoint.objects.update(
+        failing_since=timezone.now() - timedelta(days=6), last_failure_at=timezone.now() - timedelta(days=3)
+    )
+    make_video(alice)
+    run_deliveries()
+    shown = alice.webhooks.retrieve(endpoint.id).model_dump()
+    assert shown["status"] == "enabled"
+    assert WebhookEndpoint.objects.get().failing_since > timezone.now() - timedelta(minutes=1)
+    assert WebhookDelivery.objects.get().state == "pending"
+
+
+def test_endpoints_that_never_answer_take_at_most_two_workers_of_their_owner(alice, receiver, private_ok):
+    alice.webhooks.create(name="slow", url=receiver.url, event_types=["video.completed"])
+    make_video(alice)
+    make_video(alice)
+    make_video(alice)
+    rows = list(WebhookDelivery.objects.order_by("pk"))
+    # Two of alice's deliveries are being sent by other workers right now.
+    WebhookDelivery.objects.filter(pk__in=[rows[0].pk, rows[1].pk]).update(
+        lease_owner="elsewhere", lease_expires_at=timezone.now() + timedelta(seconds=30)
+    )
+    assert delivery.deliver(rows[2].pk).startswith("postponed")
+    rows[2].refresh_from_db()
+    assert (rows[2].state, rows[2].attempts) == ("pending", 0)
+    assert rows[2].next_attempt_at > timezone.now()
+    assert receiver.received == []
 
 
 def test_the_secret_never_appears_after_creation_nor_in_logs(alice, receiver, private_ok, caplog):

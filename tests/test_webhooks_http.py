@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -322,6 +323,19 @@ def test_a_refusal_names_the_kind_of_address():
         post("https://[::ffff:127.0.0.1]/hook")  # IPv4-mapped: judged as the IPv4 address it stands for
     with pytest.raises(Refused, match=r"^localhost resolves to 127\.0\.0\.1, which is a loopback address$"):
         post("https://localhost/hook")
+
+
+def test_ipv6_forms_that_lead_to_private_ipv4_networks_are_refused():
+    for url, shown in (
+        ("https://[64:ff9b::a9fe:a9fe]/", "169.254.169.254"),  # NAT64's well-known prefix
+        ("https://[2002:a00:1::]/", "10.0.0.1"),  # 6to4
+        ("https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/", "10.0.0.1"),  # Teredo's client address
+    ):
+        with pytest.raises(Refused, match=rf"^{re.escape(shown)} is "):
+            post(url)
+    for url in ("https://[64:ff9b:1::a00:1]/", "https://[fec0::1]/"):  # local-use NAT64, site-local
+        with pytest.raises(Refused):
+            post(url)
 
 
 def test_plain_http_is_refused_unless_private_addresses_are_allowed(receiver, dns, connects):

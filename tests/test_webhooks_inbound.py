@@ -117,7 +117,9 @@ def test_a_wrong_token_is_refused_and_an_unknown_video_acknowledged(pushing):
     assert wrong.status_code == 403
     video.refresh_from_db()
     assert video.next_step_at == before
-    unknown = hook_url(video).replace(video.pk, "video_" + "0" * 48)
+    assert httpx.post(hook_url(video, token="é" * 40), json={}).status_code == 403  # not a 500
+    gone = "video_" + "0" * 48  # with its own valid token, as a deleted video's callback would come
+    unknown = hook_url(video).replace(video.pk, gone).rsplit("/", 1)[0] + "/" + inbound.video_token(gone)
     answer = httpx.post(unknown, json={})
     assert (answer.status_code, answer.json()) == (200, {"ignored": True})
 

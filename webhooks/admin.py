@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
@@ -15,6 +16,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     fields = ("id", "owner", "name", "url", "event_types", "secret_hint", "enabled", "disabled_reason", "failing_since")
     # Only whether it is enabled changes here; its owner edits the rest, where every check runs.
     readonly_fields = ("id", "owner", "name", "url", "event_types", "secret_hint", "failing_since")
+
+    def save_model(self, request, obj: WebhookEndpoint, form, change: bool) -> None:
+        if change and "enabled" in form.changed_data:
+            # As the owner's own switch does: failures counted afresh, pending deliveries given up.
+            services.endpoint_set_enabled(obj, obj.enabled)
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(WebhookDelivery)

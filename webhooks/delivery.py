@@ -34,7 +34,9 @@ logger = logging.getLogger("webhooks")
 RETRY_WAITS = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 ATTEMPTS = len(RETRY_WAITS) + 1
 DISABLE_AFTER = timedelta(days=5)
-LEASE_SECONDS = 30
+# Longer than any delivery can take (WEBHOOKS_TIMEOUT_SECONDS is at most 30), so a delivery in
+# progress is never handed to a second worker.
+LEASE_SECONDS = 60
 USER_AGENT = "video-platform-webhooks/1"
 
 
@@ -68,10 +70,24 @@ def _lease_free(now) -> Q:
     return Q(lease_owner="") | Q(lease_expires_at__lt=now)
 
 
+# Deliveries of one owner in progress at once: endpoints that never answer cannot take up the
+# cluster's workers, which archives need.
+MAX_IN_PROGRESS_PER_OWNER = 2
+
+
 def deliver(delivery_id: int) -> str:
-    """One attempt, when the delivery is due and no other worker holds it."""
+    """One attempt, when the delivery is due, no other worker holds it and its owner has room."""
     now = timezone.now()
     token = random_tokens.token_hex(8)
+    owner_id = WebhookDelivery.objects.filter(pk=delivery_id).values_list("endpoint__owner_id", flat=True).first()
+    if owner_id is None:
+        return "not found"
+    busy = WebhookDelivery.objects.filter(endpoint__owner_id=owner_id, lease_expires_at__gt=now).exclude(lease_owner="")
+    if busy.count() >= MAX_IN_PROGRESS_PER_OWNER:
+        WebhookDelivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING, lease_owner="").update(
+            next_attempt_at=now + timedelta(seconds=jittered(5)), handed_over_at=None
+        )
+        return "postponed: the owner has deliveries in progress"
     # Due now: a task handed over for an earlier attempt does not send a retry before its time.
     claimed = (
         WebhookDelivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=now)
@@ -100,8 +116,14 @@ def attempt(delivery: WebhookDelivery, *, token: str = "") -> str:
             allow_private=settings.WEBHOOKS_ALLOW_PRIVATE_URLS,
             timeout=settings.WEBHOOKS_TIMEOUT_SECONDS,
         )
+    except http.Refused:
+        # What the address resolved to stays in the security log: it may map the platform's network.
+        problem = "refused: the URL's host is not a public address"
     except http.DeliveryError as error:
         problem = str(error)
+    except Exception:  # a bug or a secret that cannot be decrypted: counted, never retried forever
+        logger.exception("webhook delivery %s to endpoint %s could not be attempted", delivery.pk, endpoint.pk)
+        problem = "the platform could not send this delivery"
     else:
         status = answer.status_code
         problem = "" if 200 <= status < 300 else _describe(status)
@@ -141,11 +163,20 @@ def _record(delivery: WebhookDelivery, *, token: str, status: int | None, proble
         logger.info(
             "webhook delivery %s to endpoint %s failed (attempt %d): %s", delivery.pk, endpoint.pk, attempts, problem
         )
-        _note_failure(endpoint, problem, now)
+        if not delivery.is_test:  # a test the owner sends is no sign of the endpoint failing for days
+            _note_failure(endpoint, problem, now)
+
+
+QUIET = timedelta(days=1)
 
 
 def _note_failure(endpoint: WebhookEndpoint, problem: str, now) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+    # Failing since now, unless it already failed within the last day (a day without failures,
+    # for lack of anything to send, starts the count again).
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).filter(
+        Q(failing_since__isnull=True) | Q(last_failure_at__lt=now - QUIET)
+    ).update(failing_since=now)
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(last_failure_at=now)
     stale = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True, failing_since__lte=now - DISABLE_AFTER).update(
         enabled=False,
         disabled_reason=f"Disabled: every delivery failed for {DISABLE_AFTER.days} days (last: {problem})."[:300],
@@ -190,7 +221,9 @@ def prune_events(*, older_than: timedelta = KEEP_EVENTS) -> int:
     """Events (and their deliveries) older than a month, once none of their deliveries is still
     being tried: the recent ones are what the Webhooks page shows."""
     cutoff = timezone.now() - older_than
-    old = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(deliveries__state=DeliveryState.PENDING)
+    # A pending delivery with no next attempt is a test whose request died: finished too.
+    tried = WebhookDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__isnull=False)
+    old = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(pk__in=tried.values("event_id"))
     deleted, _ = WebhookEvent.objects.filter(pk__in=list(old.values_list("pk", flat=True)[:1000])).delete()
     return deleted
 

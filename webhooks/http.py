@@ -257,12 +257,37 @@ def _check_public(host: str, literal: str) -> None:
     raise Refused(f"{host} resolves to {address}, which is {kind}")
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+# Prefixes Python calls global although they lead to IPv4 networks or a deprecated local scope:
+# the local-use NAT64 prefix (its embedded address may sit anywhere) and site-local addresses.
+NOT_PUBLIC_V6 = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("fec0::/10"))
+
+
 def _normalized(literal: str) -> IPAddress:
-    """Zone id stripped, an IPv4-mapped IPv6 address as the IPv4 address it stands for."""
-    address = ipaddress.ip_address(literal.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+    """Zone id stripped; an IPv6 address that carries an IPv4 one (IPv4-mapped, NAT64's
+    well-known prefix, 6to4, Teredo's client) as that IPv4 address, which is where it leads."""
+    return embedded_ipv4(ipaddress.ip_address(literal.split("%", 1)[0]))
+
+
+def embedded_ipv4(address: IPAddress) -> IPAddress:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address in NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
     return address
+
+
+def is_public(address: IPAddress) -> bool:
+    address = embedded_ipv4(address)
+    if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in NOT_PUBLIC_V6):
+        return False
+    return address.is_global and not address.is_multicast
 
 
 def _is_literal(host: str) -> bool:
@@ -275,7 +300,7 @@ def _is_literal(host: str) -> bool:
 
 def _non_public_kind(address: IPAddress) -> str | None:
     """None for a public address, else what kind of address it is, for the refusal message."""
-    if address.is_global and not address.is_multicast:  # multicast ranges can be "global"
+    if is_public(address):  # multicast ranges can be "global", so can some IPv6 site prefixes
         return None
     if address.is_loopback:
         return "a loopback address"

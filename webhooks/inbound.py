@@ -69,17 +69,18 @@ def _answer(status: int, **body: object) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def receive(request: HttpRequest, provider: str, video_id: str, token: str) -> JsonResponse:
-    if len(request.body) > MAX_BODY:
+    # The token depends on the video id alone: checked first, before any query or body read.
+    if not hmac.compare_digest(token.encode("utf-8", "replace"), video_token(video_id).encode()):
+        logger.warning("callback for video %s from provider %s: wrong token", video_id[:64], provider[:64])
+        return _answer(403, error="This callback URL is not valid.")
+    if _declared_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
         return _answer(413, error="The callback body is too large.")
     found = Provider.objects.filter(name=provider).first()
     if found is None:
         return _answer(404, error="Unknown provider.")
     video = Video.objects.filter(pk=video_id, provider=found).only("pk", "provider_id").first()
     if video is None:
-        return _answer(200, ignored=True)  # acknowledged, so the provider stops trying
-    if not hmac.compare_digest(token, video_token(video.pk)):
-        logger.warning("callback for video %s from provider %s: wrong token", video_id, found.name)
-        return _answer(403, error="This callback URL is not valid.")
+        return _answer(200, ignored=True)  # a video gone since, or handed to another provider
     message_id = ""
     if found.kind in SIGNED:
         try:
@@ -94,6 +95,11 @@ def receive(request: HttpRequest, provider: str, video_id: str, token: str) -> J
     services.video_check_now(video.pk)
     services.provider_note_callback(found)
     return _answer(200, received=True)
+
+
+def _declared_length(request: HttpRequest) -> int:
+    text = request.META.get("CONTENT_LENGTH") or "0"
+    return int(text) if text.isascii() and text.isdigit() else 0
 
 
 def _verify_signature(provider: Provider, request: HttpRequest) -> str:

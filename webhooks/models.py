@@ -37,8 +37,10 @@ class WebhookEndpoint(models.Model):
     previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     enabled = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
-    # The first failed attempt since the last success: failing for days disables the endpoint.
+    # The first failed attempt since the last success (or since a day without failures), and the
+    # last failed one: failing for days disables the endpoint.
     failing_since = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now_add=True)
 
@@ -63,6 +65,7 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        indexes = [models.Index(fields=["created_at"])]
 
     def __str__(self) -> str:
         return f"{self.type} {self.video_id} ({self.id})"

@@ -66,11 +66,11 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, tolerance: int 
     given = headers.get("webhook-signature", "")
     if not (message_id and stamp and given):
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature")
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         raise SignatureError("webhook-timestamp is not a Unix time", status=400)
     if abs(time.time() - int(stamp)) > tolerance:
         raise SignatureError("webhook-timestamp is more than five minutes away", status=400)
-    expected = signature(secret, message_id, int(stamp), body)
-    if not any(hmac.compare_digest(expected, part) for part in given.split()):
+    expected = signature(secret, message_id, int(stamp), body).encode()
+    if not any(hmac.compare_digest(expected, part.encode("utf-8", "replace")) for part in given.split()):
         raise SignatureError("the signature does not match")
     return message_id

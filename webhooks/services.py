@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks import delivery, secrets
+from webhooks import delivery, http, secrets
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 MAX_ENDPOINTS = 20
@@ -80,9 +80,7 @@ def _may_be_public(host: str) -> bool:
         address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
         return True  # a name: what it resolves to is checked when a delivery connects
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
+    return http.is_public(address)
 
 
 def clean_event_types(types: object) -> list[str]:
@@ -152,9 +150,9 @@ def endpoint_set_enabled(endpoint: WebhookEndpoint, enabled: bool) -> None:
     """Disable by hand, or enable again (which also clears a disabling for failures)."""
     endpoint.enabled = enabled
     endpoint.disabled_reason = "" if enabled else "Disabled by its owner."
-    endpoint.failing_since = None
+    endpoint.failing_since = endpoint.last_failure_at = None
     endpoint.updated_at = timezone.now()
-    endpoint.save(update_fields=["enabled", "disabled_reason", "failing_since", "updated_at"])
+    endpoint.save(update_fields=["enabled", "disabled_reason", "failing_since", "last_failure_at", "updated_at"])
     if not enabled:
         delivery.give_up_pending(endpoint, "The endpoint was disabled.")
 
