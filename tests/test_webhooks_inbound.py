@@ -6,14 +6,13 @@ ready by its callback. The cluster's steps run in this process."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
+import standardwebhooks
 from conftest import make_user
 from django.utils import timezone
 from emulator_fixtures import INSTANT
@@ -131,14 +130,13 @@ def test_minimax_challenges_are_echoed(pushing):
 
 
 def signed(body: bytes, *, message_id: str = "msg_1", stamp: int | None = None, secret: str | None = None) -> dict:
-    stamp = int(time.time()) if stamp is None else stamp
-    key = base64.b64decode((secret or replicate_secret()).removeprefix("whsec_"))
-    mac = hmac.new(key, f"{message_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    """Headers as Replicate signs them, made by the standardwebhooks package."""
+    moment = datetime.fromtimestamp(int(time.time()) if stamp is None else stamp, tz=UTC)
     return {
         "content-type": "application/json",
         "webhook-id": message_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": standardwebhooks.Webhook(secret or replicate_secret()).sign(message_id, moment, body),
     }
 
 

@@ -1,4 +1,5 @@
-"""Provider API keys at rest: encrypted with a key derived from PROVIDER_KEYS_SECRET."""
+"""Secrets at rest (provider API keys, webhook signing secrets): encrypted with a key derived
+from PROVIDER_KEYS_SECRET, one per purpose."""
 
 from __future__ import annotations
 
@@ -10,24 +11,30 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(("provider-keys:" + settings.PROVIDER_KEYS_SECRET).encode()).digest()
+def _fernet(purpose: str) -> Fernet:
+    digest = hashlib.sha256((f"{purpose}:" + settings.PROVIDER_KEYS_SECRET).encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def encrypt_key(plain: str) -> str:
-    return _fernet().encrypt(plain.encode("utf-8")).decode("ascii") if plain else ""
+def encrypt_key(plain: str, *, purpose: str = "provider-keys") -> str:
+    """`plain` encrypted at rest; each `purpose` has a key of its own."""
+    return _fernet(purpose).encrypt(plain.encode("utf-8")).decode("ascii") if plain else ""
 
 
-def decrypt_key(stored: str) -> str:
+def decrypt_key(
+    stored: str,
+    *,
+    purpose: str = "provider-keys",
+    what: str = "A provider API key",
+    remedy: str = "Enter the provider's key again in the admin.",
+) -> str:
     if not stored:
         return ""
     try:
-        return _fernet().decrypt(stored.encode("ascii")).decode("utf-8")
+        return _fernet(purpose).decrypt(stored.encode("ascii")).decode("utf-8")
     except InvalidToken:
         raise ImproperlyConfigured(
-            "A provider API key cannot be decrypted: PROVIDER_KEYS_SECRET (or SECRET_KEY) changed. "
-            "Enter the provider's key again in the admin."
+            f"{what} cannot be decrypted: PROVIDER_KEYS_SECRET (or SECRET_KEY) changed. {remedy}"
         ) from None
 
 

@@ -63,39 +63,51 @@ def _wait_until_free(window: dict[int, int], needed: int, now: float, span: int)
     return float(span)
 
 
-def throttle_acquire(
-    provider: Provider, cost: int = 1, *, reserve: int | Callable[[], int] = 0, now: datetime | None = None
-) -> float:
-    """Take `cost` requests from the provider's window, leaving `reserve` of it for other work.
-
-    No `requests_per_minute` requests ever fall within one 60-second window, wherever a provider
-    starts its minutes, and at most `burst_limit` (half of it) within 5 seconds. 0 when taken, else the seconds
-    to wait (nothing taken). `cost=0` only asks whether the provider holds every caller back."""
+def _take(provider: Provider, cost: int, room: Callable[[dict[int, int], float], float], moment: datetime) -> float:
+    """Under the provider's lock: 0 and `cost` requests counted in its window when `room(window,
+    clock)` finds room (0), else the seconds it says to wait, or those of a retry-after or open
+    breaker (nothing taken). Worked out under the lock, so two callers cannot count on the same room."""
     provider_state(provider)
-    moment = now or timezone.now()
     clock = moment.timestamp()
-    limit = provider.requests_per_minute
     with transaction.atomic():
         state = ProviderState.objects.select_for_update().get(pk=provider.pk)
         if state.blocked_until and state.blocked_until > moment:
             return (state.blocked_until - moment).total_seconds()
         if cost <= 0:
             return 0.0
-        # Worked out under the lock, so two callers cannot both count on the same room.
-        kept = reserve() if callable(reserve) else reserve
-        reserve = max(0, min(kept, limit - cost))  # however much is kept, one request can always go
         window = _live_window(state.window, clock)
-        used = sum(window.values())
-        recent = {second: count for second, count in window.items() if second >= int(clock) - BURST_SECONDS}
-        if used + cost + reserve > limit:
-            return _wait_until_free(window, used + cost + reserve - limit, clock, WINDOW_SECONDS)
-        if sum(recent.values()) + cost > burst_limit(provider):
-            return _wait_until_free(recent, sum(recent.values()) + cost - burst_limit(provider), clock, BURST_SECONDS)
+        wait = room(window, clock)
+        if wait > 0:
+            return wait
         window[int(clock)] = window.get(int(clock), 0) + cost
         state.window = {str(second): count for second, count in window.items()}
         state.requests_sent += cost
         state.save(update_fields=["window", "requests_sent"])
         return 0.0
+
+
+def _wait_for_room(provider: Provider, window: dict[int, int], clock: float, cost: int) -> float:
+    """0 when `cost` more requests keep the window under the limit and the last seconds under the
+    burst limit, else the seconds until they would."""
+    limit, burst = provider.requests_per_minute, burst_limit(provider)
+    used = sum(window.values())
+    recent = {second: count for second, count in window.items() if second >= int(clock) - BURST_SECONDS}
+    if used + cost > limit:
+        return _wait_until_free(window, used + cost - limit, clock, WINDOW_SECONDS)
+    if sum(recent.values()) + cost > burst:
+        return _wait_until_free(recent, sum(recent.values()) + cost - burst, clock, BURST_SECONDS)
+    return 0.0
+
+
+def throttle_acquire(provider: Provider, cost: int = 1, *, now: datetime | None = None) -> float:
+    """Take `cost` requests from the provider's window.
+
+    No `requests_per_minute` requests ever fall within one 60-second window, wherever a provider
+    starts its minutes, and at most `burst_limit` (half of it) within 5 seconds. 0 when taken, else the seconds
+    to wait (nothing taken). `cost=0` only asks whether the provider holds every caller back."""
+    return _take(
+        provider, cost, lambda window, clock: _wait_for_room(provider, window, clock, cost), now or timezone.now()
+    )
 
 
 def throttle_take_up_to(provider: Provider, wanted: int, *, now: datetime | None = None) -> int:
@@ -159,10 +171,11 @@ class CreateNeeds:
     horizon: float  # seconds from now by which the round's downloads are due
 
 
-def expected_job_seconds(provider: Provider) -> float:
-    """When a new job of the provider should be done: the typical duration and the slack of
-    whole-second completion times, or the first poll's delay before any job finished."""
-    typical = typical_job_seconds(provider)
+def expected_job_seconds(provider: Provider, typical: float | None = None) -> float:
+    """When a new job of the provider should be done: the typical duration (`typical`, else
+    looked up) and the slack of whole-second completion times, or the first poll's delay before
+    any job finished."""
+    typical = typical_job_seconds(provider) if typical is None else typical
     if typical is None:
         return settings.PIPELINE_FIRST_POLL_SECONDS
     return typical + COMPLETION_SLACK_SECONDS
@@ -239,31 +252,23 @@ def create_needs(provider: Provider, video: Video, *, rounds: bool, now: datetim
     free = provider.max_concurrent_jobs - busy.count() + 1
     sent = Video.objects.filter(provider=provider, submit_started_at__gte=now - timedelta(seconds=BURST_SECONDS))
     together = max(1, min(pending, free, round_size(provider, video)) - sent.count())
-    return CreateNeeds(kept=kept, together=together, horizon=expected_job_seconds(provider) + 2 * BURST_SECONDS)
+    return CreateNeeds(
+        kept=kept, together=together, horizon=expected_job_seconds(provider, typical) + 2 * BURST_SECONDS
+    )
 
 
 def create_acquire(provider: Provider, video: Video, *, rounds: bool, now: datetime | None = None) -> float:
     """Take one request for `video`'s create, leaving the window what create_needs says; 0 when
     taken, else the seconds to wait (nothing taken)."""
-    provider_state(provider)
     moment = now or timezone.now()
-    clock = moment.timestamp()
     limit = provider.requests_per_minute
-    with transaction.atomic():
-        state = ProviderState.objects.select_for_update().get(pk=provider.pk)
-        if state.blocked_until and state.blocked_until > moment:
-            return (state.blocked_until - moment).total_seconds()
-        # Worked out under the lock, so two callers cannot both count on the same room.
+
+    def room(window: dict[int, int], clock: float) -> float:
         needs = create_needs(provider, video, rounds=rounds, now=moment)
-        window = _live_window(state.window, clock)
-        used = sum(window.values())
-        recent = {second: count for second, count in window.items() if second >= int(clock) - BURST_SECONDS}
+        # The whole round must have room now.
         together = min(needs.together, limit, burst_limit(provider))
-        if used + together > limit:
-            return _wait_until_free(window, used + together - limit, clock, WINDOW_SECONDS)
-        if sum(recent.values()) + together > burst_limit(provider):
-            excess = sum(recent.values()) + together - burst_limit(provider)
-            return _wait_until_free(recent, excess, clock, BURST_SECONDS)
+        if (wait := _wait_for_room(provider, window, clock, together)) > 0:
+            return wait
         # The requests still in the window when the downloads are due; however much is kept, a
         # create can always go into a window that will be empty by then.
         ahead = clock + needs.horizon
@@ -271,11 +276,9 @@ def create_acquire(provider: Provider, video: Video, *, rounds: bool, now: datet
         kept = max(0, min(needs.kept, limit - 1))
         if sum(later.values()) + 1 + kept > limit:
             return _wait_until_free(later, sum(later.values()) + 1 + kept - limit, ahead, WINDOW_SECONDS)
-        window[int(clock)] = window.get(int(clock), 0) + 1
-        state.window = {str(second): count for second, count in window.items()}
-        state.requests_sent += 1
-        state.save(update_fields=["window", "requests_sent"])
         return 0.0
+
+    return _take(provider, 1, room, moment)
 
 
 def window_used(provider: Provider) -> int:

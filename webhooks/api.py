@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from project.api_errors import ApiError
-from videos.api.views import ApiView, reject_unknown_fields
+from videos.api.views import ApiView, page_limit, reject_unknown_fields
 from webhooks import schema, services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -78,13 +78,7 @@ class EndpointCollection(ApiView):
     @extend_schema(**schema.LIST)
     def get(self, request: Request) -> Response:
         params = request.query_params
-        unknown = sorted(set(params) - {"after", "limit"})
-        if unknown:
-            raise ApiError(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
-        limit_text = params.get("limit", "20")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
-            raise ApiError("limit must be a whole number from 1 to 100.", param="limit")
-        limit = int(limit_text)
+        limit = page_limit(params, {"after", "limit"})
         mine = WebhookEndpoint.objects.filter(owner=_user(request)).order_by("-created_at", "-id")
         after = params.get("after")
         if after:

@@ -6,7 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
-from videos.api.schema import errors
+from videos.api.schema import deleted, errors, page_of
 
 EVENT_TYPE = {"type": "string", "enum": ["video.completed", "video.failed"]}
 ENDPOINT_PROPERTIES = {
@@ -31,26 +31,8 @@ ENDPOINT_WITH_SECRET = {
         "signing_secret": {"type": "string", "description": "Shown only in this answer."},
     },
 }
-ENDPOINT_LIST = {
-    "type": "object",
-    "required": ["object", "data", "first_id", "last_id", "has_more"],
-    "properties": {
-        "object": {"type": "string", "enum": ["list"]},
-        "data": {"type": "array", "items": ENDPOINT},
-        "first_id": {"type": "string", "nullable": True},
-        "last_id": {"type": "string", "nullable": True},
-        "has_more": {"type": "boolean"},
-    },
-}
-DELETED = {
-    "type": "object",
-    "required": ["id", "object", "deleted"],
-    "properties": {
-        "id": {"type": "string"},
-        "object": {"type": "string", "enum": ["webhook_endpoint.deleted"]},
-        "deleted": {"type": "boolean"},
-    },
-}
+ENDPOINT_LIST = page_of(ENDPOINT)
+DELETED = deleted("webhook_endpoint.deleted")
 TEST_RESULT = {
     "type": "object",
     "required": ["object", "webhook_endpoint_id", "event_type", "status_code", "success"],

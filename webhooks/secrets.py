@@ -8,11 +8,10 @@ import hmac
 import secrets
 import time
 
-from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from videos.keys import decrypt_key, encrypt_key
 
 PREFIX = "whsec_"
+PURPOSE = "webhook-secrets"
 
 
 def new_secret() -> str:
@@ -25,23 +24,12 @@ def hint(secret: str) -> str:
     return f"{PREFIX}…{secret[-4:]}"
 
 
-def _fernet() -> Fernet:
-    digest = hashlib.sha256(("webhook-secrets:" + settings.PROVIDER_KEYS_SECRET).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
-
-
 def seal(secret: str) -> str:
-    return _fernet().encrypt(secret.encode("ascii")).decode("ascii")
+    return encrypt_key(secret, purpose=PURPOSE)
 
 
 def unseal(stored: str) -> str:
-    try:
-        return _fernet().decrypt(stored.encode("ascii")).decode("ascii")
-    except InvalidToken:
-        raise ImproperlyConfigured(
-            "A webhook signing secret cannot be decrypted: PROVIDER_KEYS_SECRET (or SECRET_KEY) changed. "
-            "Rotate the endpoint's secret."
-        ) from None
+    return decrypt_key(stored, purpose=PURPOSE, what="A webhook signing secret", remedy="Rotate the endpoint's secret.")
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

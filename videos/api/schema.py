@@ -64,26 +64,38 @@ VIDEO = {
         },
     },
 }
-VIDEO_LIST = {
-    "type": "object",
-    "required": ["object", "data", "first_id", "last_id", "has_more"],
-    "properties": {
-        "object": {"type": "string", "enum": ["list"]},
-        "data": {"type": "array", "items": VIDEO},
-        "first_id": {"type": "string", "nullable": True},
-        "last_id": {"type": "string", "nullable": True},
-        "has_more": {"type": "boolean"},
-    },
-}
-DELETED = {
-    "type": "object",
-    "required": ["id", "object", "deleted"],
-    "properties": {
-        "id": {"type": "string"},
-        "object": {"type": "string", "enum": ["video.deleted"]},
-        "deleted": {"type": "boolean"},
-    },
-}
+
+
+def page_of(item: dict) -> dict:
+    """A cursor page of `item`s, as the OpenAI lists answer."""
+    return {
+        "type": "object",
+        "required": ["object", "data", "first_id", "last_id", "has_more"],
+        "properties": {
+            "object": {"type": "string", "enum": ["list"]},
+            "data": {"type": "array", "items": item},
+            "first_id": {"type": "string", "nullable": True},
+            "last_id": {"type": "string", "nullable": True},
+            "has_more": {"type": "boolean"},
+        },
+    }
+
+
+def deleted(object_name: str) -> dict:
+    """The answer to a delete: the id, `object_name` and `deleted`."""
+    return {
+        "type": "object",
+        "required": ["id", "object", "deleted"],
+        "properties": {
+            "id": {"type": "string"},
+            "object": {"type": "string", "enum": [object_name]},
+            "deleted": {"type": "boolean"},
+        },
+    }
+
+
+VIDEO_LIST = page_of(VIDEO)
+DELETED = deleted("video.deleted")
 QUERY = {
     "type": "object",
     "required": ["task_id", "video_id", "task_status", "message", "duration", "video_result"],

@@ -154,6 +154,17 @@ def reject_unknown_fields(data, allowed: set[str]) -> None:
         raise ApiError(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
 
 
+def page_limit(params, allowed: set[str]) -> int:
+    """A list's `limit` (1 to 100, default 20), once no parameter outside `allowed` was sent."""
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ApiError(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+    text = params.get("limit", "20")
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise ApiError("limit must be a whole number from 1 to 100.", param="limit")
+    return int(text)
+
+
 def _single(data, name: str) -> object:
     """One value of a field; a repeated form field is an error, not a silent pick."""
     if hasattr(data, "getlist"):
@@ -303,13 +314,7 @@ class VideoCollection(ApiView):
     @extend_schema(**schema.LIST)
     def get(self, request: Request) -> Response:
         params = request.query_params
-        unknown = sorted(set(params) - {"after", "limit", "order"})
-        if unknown:
-            raise ApiError(f"Unknown parameter: '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
-        limit_text = params.get("limit", "20")
-        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
-            raise ApiError("limit must be a whole number from 1 to 100.", param="limit")
-        limit = int(limit_text)
+        limit = page_limit(params, {"after", "limit", "order"})
         order = params.get("order", "desc")
         if order not in ("asc", "desc"):
             raise ApiError("order must be 'asc' or 'desc'.", param="order")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -29,6 +28,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from videos.emulator.models import Job
+from webhooks.secrets import signature
 
 logger = logging.getLogger("videos.emulator")
 
@@ -103,10 +103,8 @@ def _signed(raw: bytes) -> dict[str, str]:
     """Standard Webhooks headers, as Replicate signs with the account's secret."""
     message_id = "msg_" + secrets.token_hex(12)
     stamp = int(time.time())
-    key = base64.b64decode(replicate_secret().removeprefix("whsec_"))
-    mac = hmac.new(key, f"{message_id}.{stamp}.".encode() + raw, hashlib.sha256).digest()
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(stamp),
-        "webhook-signature": "v1," + base64.b64encode(mac).decode("ascii"),
+        "webhook-signature": signature(replicate_secret(), message_id, stamp, raw),
     }
