@@ -263,6 +263,10 @@ def test_the_cluster_delivers_a_signed_webhook_when_a_video_is_ready(cluster, pr
         (hit,) = receiver.wait_for(1, timeout=30)
         event = standardwebhooks.Webhook(secret).verify(hit.body, hit.headers)
         assert (event["type"], event["data"]["id"]) == ("video.completed", video.pk)
+        # The receiver has answered; the worker records it a moment later.
+        end = time.monotonic() + 10
+        while endpoint.deliveries.get().state != "delivered" and time.monotonic() < end:
+            time.sleep(0.1)
         assert endpoint.deliveries.get().state == "delivered"
     finally:
         receiver.close()
