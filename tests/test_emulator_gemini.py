@@ -16,6 +16,7 @@ import httpx
 import pytest
 from emulator_fixtures import INSTANT, assert_google_error, image_bytes
 from google import genai
+from google.genai import _interactions as interactions
 from google.genai import errors as genai_errors
 from google.genai import types
 
@@ -182,3 +183,25 @@ def test_an_unknown_operation_and_an_unknown_path_are_google_404s(emulator):
     with emulator.gemini() as http:
         assert_google_error(http.get(f"/models/{MODEL}/operations/nosuchop"), 404, "NOT_FOUND")
         assert_google_error(http.get("/models"), 404, "NOT_FOUND")
+
+
+def test_the_sdk_registers_lists_reads_and_deletes_a_project_webhook(client):
+    hook = client.webhooks.create(subscribed_events=["video.generated"], uri="https://example.com/hooks/x", name="mine")
+    assert hook.new_signing_secret.startswith("whsec_")
+    assert base64.b64decode(hook.new_signing_secret.removeprefix("whsec_"))  # Standard Webhooks' form
+    assert (hook.uri, hook.subscribed_events, hook.state, hook.name) == (
+        "https://example.com/hooks/x",
+        ["video.generated"],
+        "enabled",
+        "mine",
+    )
+    listed = client.webhooks.list()
+    assert [h.id for h in listed.webhooks] == [hook.id]
+    assert listed.webhooks[0].new_signing_secret is None  # shown at creation only
+    assert listed.webhooks[0].signing_secrets[0].truncated_secret == hook.new_signing_secret[-4:]
+    assert client.webhooks.get(hook.id).uri == hook.uri
+    client.webhooks.delete(hook.id)
+    with pytest.raises(interactions.NotFoundError):
+        client.webhooks.get(hook.id)
+    with pytest.raises(interactions.BadRequestError):
+        client.webhooks.create(subscribed_events=["video.nothing"], uri="https://example.com/hooks/x")

@@ -6,6 +6,8 @@ ready by its callback. The cluster's steps run in this process."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from datetime import UTC, datetime
@@ -14,19 +16,28 @@ import httpx
 import pytest
 import standardwebhooks
 from conftest import make_user
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
 from emulator_fixtures import INSTANT
 
 from videos import archive, pipeline, services
-from videos.emulator.callbacks import replicate_secret
-from videos.emulator.models import Job
+from videos.emulator.models import Job, Webhook
+from videos.emulator.signing import FAL_USER_ID, fal_key, openrouter_secret, replicate_secret
 from videos.models import Provider, ProviderState, Video
 from webhooks import inbound
 from webhooks.models import InboundCallback
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PUSHING = ["emulator-ark", "emulator-kling", "emulator-luma", "emulator-minimax", "emulator-replicate"]
+PUSHING = [
+    "emulator-ark",
+    "emulator-fal",
+    "emulator-kling",
+    "emulator-luma",
+    "emulator-minimax",
+    "emulator-openrouter",
+    "emulator-replicate",
+]
 
 
 @pytest.fixture
@@ -189,3 +200,159 @@ def test_an_operator_can_turn_a_providers_callbacks_off(pushing):
     assert inbound.callback_url(video) is None
     job_id = video.provider_job_id.rpartition("/")[2]  # Kling's job ids carry the task family
     assert "callback" not in Job.objects.get(public_id=job_id).inputs
+
+
+def fal_signed(body: bytes, request_id: str, *, stamp: int | None = None, key: Ed25519PrivateKey | None = None) -> dict:
+    """Headers as fal signs its webhooks: Ed25519 over request id, user id, timestamp, body hash."""
+    stamp = int(time.time()) if stamp is None else stamp
+    message = f"{request_id}\n{FAL_USER_ID}\n{stamp}\n{hashlib.sha256(body).hexdigest()}".encode()
+    return {
+        "content-type": "application/json",
+        "x-fal-webhook-request-id": request_id,
+        "x-fal-webhook-user-id": FAL_USER_ID,
+        "x-fal-webhook-timestamp": str(stamp),
+        "x-fal-webhook-signature": (key or fal_key()).sign(message).hex(),
+    }
+
+
+def test_fal_callbacks_are_checked_against_its_jwks_stale_ones_refused_and_repeats_handled_once(pushing):
+    video = submitted(pushing["emulator-fal"], prompt="a lighthouse [emulator:queue=0,generation=30]")
+    request_id = video.provider_job_id.rsplit("/", 1)[1]
+    before = video.next_step_at
+    body = json.dumps({"request_id": request_id, "status": "OK", "payload": {"video": {"url": "https://x"}}}).encode()
+    forged = httpx.post(
+        hook_url(video), content=body, headers=fal_signed(body, request_id, key=Ed25519PrivateKey.generate())
+    )
+    assert forged.status_code == 401
+    stale = httpx.post(
+        hook_url(video), content=body, headers=fal_signed(body, request_id, stamp=int(time.time()) - 301)
+    )
+    assert stale.status_code == 400
+    tampered = httpx.post(hook_url(video), content=body + b" ", headers=fal_signed(body, request_id))
+    assert tampered.status_code == 401
+    unsigned = httpx.post(hook_url(video), content=body, headers={"content-type": "application/json"})
+    assert unsigned.status_code == 401
+    video.refresh_from_db()
+    assert video.next_step_at == before
+    first = httpx.post(hook_url(video), content=body, headers=fal_signed(body, request_id))
+    assert first.json() == {"received": True}
+    video.refresh_from_db()
+    assert video.next_step_at <= timezone.now()
+    services.video_poll_later(video.pk, seconds=600)
+    again = httpx.post(hook_url(video), content=body, headers=fal_signed(body, request_id))  # fal retrying
+    assert again.json() == {"duplicate": True}
+    video.refresh_from_db()
+    assert (video.next_step_at - timezone.now()).total_seconds() > 500
+    # The submission asked fal to call back, and fal's answer is what the body never decides.
+    assert Job.objects.get(public_id=request_id).inputs["callback"]["url"] == hook_url(video)
+    assert finish(video).state in ("submitted", "generating")
+
+
+def openrouter_signed(body: bytes, *, stamp: int | None = None, secret: str | None = None, key: str = "k1") -> dict:
+    stamp = int(time.time()) if stamp is None else stamp
+    mac = hmac.new((secret or openrouter_secret()).encode(), f"{stamp},".encode() + body, hashlib.sha256)
+    return {
+        "content-type": "application/json",
+        "x-openrouter-signature": f"t={stamp},v1={mac.hexdigest()}",
+        "x-openrouter-idempotency-key": key,
+    }
+
+
+def test_openrouter_callbacks_are_verified_with_the_workspace_secret(pushing):
+    video = submitted(pushing["emulator-openrouter"], prompt="a lighthouse [emulator:queue=0,generation=30]")
+    before = video.next_step_at
+    body = json.dumps({"type": "video.generation.completed", "data": {"id": video.provider_job_id}}).encode()
+    forged = httpx.post(hook_url(video), content=body, headers=openrouter_signed(body, secret="not-the-secret"))
+    assert forged.status_code == 401
+    stale = httpx.post(hook_url(video), content=body, headers=openrouter_signed(body, stamp=int(time.time()) - 301))
+    assert stale.status_code == 400
+    garbled = httpx.post(hook_url(video), content=body, headers={"x-openrouter-signature": "v1=abc"})
+    assert garbled.status_code == 401
+    video.refresh_from_db()
+    assert video.next_step_at == before
+    assert httpx.post(hook_url(video), content=body, headers=openrouter_signed(body)).json() == {"received": True}
+    services.video_poll_later(video.pk, seconds=600)
+    again = httpx.post(hook_url(video), content=body, headers=openrouter_signed(body))
+    assert again.json() == {"duplicate": True}
+
+
+def test_openrouter_is_asked_to_call_back_only_once_its_signing_secret_is_entered(pushing):
+    provider = pushing["emulator-openrouter"]
+    provider.webhook_secret = ""
+    provider.save()
+    video = submitted(provider, prompt="a lighthouse [emulator:queue=0,generation=30]")
+    assert inbound.callback_url(video) is None
+    assert "callback" not in Job.objects.get(public_id=video.provider_job_id).inputs
+
+
+@pytest.fixture
+def gemini(pushing):
+    provider = pushing["emulator-gemini"]
+    url = inbound.register_project_webhook(provider)
+    provider.refresh_from_db()
+    return provider, url
+
+
+def test_a_gemini_project_webhook_is_registered_and_its_events_make_videos_ready(gemini):
+    provider, url = gemini
+    first = Webhook.objects.get()
+    assert (first.uri, first.events) == (url, ["video.generated"])
+    # Registering again replaces the earlier registration of the same URL, and its secret.
+    assert inbound.register_project_webhook(provider) == url
+    provider.refresh_from_db()
+    hook = Webhook.objects.get()
+    assert hook.pk != first.pk
+    assert provider.webhook_secret == hook.secret  # answered once, kept encrypted
+    assert hook.secret not in provider.webhook_secret_encrypted
+    video = submitted(provider)
+    assert (video.next_step_at - timezone.now()).total_seconds() > 500
+    wait_until_due(video)
+    assert finish(video).state == "ready"
+    assert ProviderState.objects.get(pk=provider.pk).callback_seen_at is not None
+
+
+def test_gemini_project_events_are_verified_and_unknown_operations_ignored(gemini):
+    provider, url = gemini
+    video = submitted(provider, prompt="a lighthouse [emulator:queue=0,generation=30]")
+    before = video.next_step_at
+    body = json.dumps({"type": "video.generated", "data": {"id": video.provider_job_id}}).encode()
+    forged = httpx.post(url, content=body, headers=signed(body, secret="whsec_" + "A" * 44))
+    assert forged.status_code == 401
+    stale = httpx.post(
+        url, content=body, headers=signed(body, stamp=int(time.time()) - 301, secret=provider.webhook_secret)
+    )
+    assert stale.status_code == 400
+    video.refresh_from_db()
+    assert video.next_step_at == before
+    first = httpx.post(url, content=body, headers=signed(body, message_id="msg_g1", secret=provider.webhook_secret))
+    assert first.json() == {"received": True}
+    video.refresh_from_db()
+    assert video.next_step_at <= timezone.now()
+    again = httpx.post(url, content=body, headers=signed(body, message_id="msg_g1", secret=provider.webhook_secret))
+    assert again.json() == {"duplicate": True}
+    other = json.dumps({"type": "video.generated", "data": {"id": "models/veo/operations/nothing"}}).encode()
+    ignored = httpx.post(url, content=other, headers=signed(other, message_id="msg_g2", secret=provider.webhook_secret))
+    assert ignored.json() == {"ignored": True}
+    assert httpx.post(url.rstrip("/") + "-nobody", content=body).status_code == 404
+
+
+def test_a_gemini_provider_without_a_secret_refuses_project_events(pushing):
+    provider = pushing["emulator-gemini"]
+    body = b'{"type": "video.generated", "data": {"id": "x"}}'
+    url = inbound.project_callback_url(provider)
+    answer = httpx.post(url, content=body, headers=signed(body, secret="whsec_" + "A" * 44))
+    assert answer.status_code == 401
+
+
+def test_the_admin_registers_a_gemini_project_webhook_and_refuses_others(pushing, admin_client):
+    gemini, ark = pushing["emulator-gemini"], pushing["emulator-ark"]
+    answer = admin_client.post(
+        "/admin/videos/provider/",
+        {"action": "register_callbacks", "_selected_action": [gemini.pk, ark.pk]},
+        follow=True,
+    )
+    shown = [str(m) for m in answer.context["messages"]]
+    assert any(m.startswith("emulator-gemini: callbacks will come to") for m in shown), shown
+    assert any(m.startswith("emulator-ark: Only Gemini API providers") for m in shown), shown
+    gemini.refresh_from_db()
+    assert gemini.webhook_secret.startswith("whsec_")

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from videos import archive, catalogue, pipeline, services
 from videos.models import Heartbeat, Provider, ProviderState, Video, VideoAsset, VideoState
+from videos.providers.types import ProviderError
+from webhooks import inbound
 
 
 class ProviderForm(forms.ModelForm):
@@ -18,6 +20,13 @@ class ProviderForm(forms.ModelForm):
         label="API key",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Leave empty to keep the current key. The key is stored encrypted and never shown again.",
+    )
+    new_webhook_secret = forms.CharField(
+        required=False,
+        label="Callback signing secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="OpenRouter: the workspace's webhook signing secret. Gemini API: the project webhook's "
+        'whsec_ secret (or use the action "Register the callback URL"). Leave empty to keep the current one.',
     )
 
     class Meta:
@@ -106,6 +115,8 @@ class ProviderForm(forms.ModelForm):
         provider = super().save(commit=False)
         if self.cleaned_data.get("new_api_key"):
             provider.api_key = self.cleaned_data["new_api_key"]
+        if self.cleaned_data.get("new_webhook_secret"):
+            provider.webhook_secret = self.cleaned_data["new_webhook_secret"].strip()
         if commit:
             provider.save()
         return provider
@@ -127,10 +138,21 @@ class ProviderAdmin(admin.ModelAdmin):
     list_filter = ("kind", "enabled")
     search_fields = ("name", "display_name", "base_url")
     readonly_fields = ("api_key_hint", "is_emulator", "created_at", "updated_at")
+    actions = ["register_callbacks"]
 
     @admin.display(description="API key")
     def api_key_hint(self, obj: Provider) -> str:
         return obj.api_key_hint
+
+    @admin.action(description="Register the callback URL (Gemini API project webhook)")
+    def register_callbacks(self, request, queryset) -> None:
+        for provider in queryset:
+            try:
+                url = inbound.register_project_webhook(provider)
+            except (ValueError, ProviderError) as error:
+                self.message_user(request, f"{provider.name}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{provider.name}: callbacks will come to {url}; the secret is kept.")
 
 
 class VideoAssetInline(admin.TabularInline):

@@ -86,8 +86,10 @@ class Provider(models.Model):
     callbacks = models.BooleanField(
         default=True,
         help_text="With PUBLIC_URL set, ask the provider to call back when a job ends, where its protocol can "
-        "(Ark, Kling, Luma, MiniMax, Replicate); polling stays the safety net.",
+        "(Ark, fal, Kling, Luma, MiniMax, OpenRouter, Replicate; Gemini API through its project webhook); "
+        "polling stays the safety net.",
     )
+    webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     requests_per_minute = models.PositiveIntegerField(default=60, validators=[MinValueValidator(1)])
     retention_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text="How long results stay downloadable; empty for the protocol's default."
@@ -120,6 +122,16 @@ class Provider(models.Model):
     @property
     def api_key_hint(self) -> str:
         return mask_key(self.api_key)
+
+    # --- the secret its callbacks are signed with, where the operator sets it (OpenRouter's
+    # workspace secret, the Gemini API's project webhook): encrypted like the key ---
+    @property
+    def webhook_secret(self) -> str:
+        return decrypt_key(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
+
+    @webhook_secret.setter
+    def webhook_secret(self, plain: str) -> None:
+        self.webhook_secret_encrypted = encrypt_key(plain) if plain else ""
 
     # --- what its models can do ---
     def capabilities(self, model: str) -> catalogue.Capabilities:

@@ -38,6 +38,7 @@ from django.utils import timezone
 from project.queue import enqueue
 from videos import backoff, catalogue, routing, storage, validation
 from videos.asset_refs import assets_to_json
+from videos.emulator.signing import openrouter_secret
 from videos.inputs import InputImage, VideoCreateInput
 from videos.models import (
     ACTIVE_STATES,
@@ -944,6 +945,8 @@ def providers_sync_emulator(*, base_url: str | None = None) -> list[Provider]:
         provider.api_key = (
             f"emulator:{settings.EMULATOR_API_KEY}" if spec.kind == ProviderKind.KLING else settings.EMULATOR_API_KEY
         )
+        if spec.kind == ProviderKind.OPENROUTER:
+            provider.webhook_secret = openrouter_secret()  # the emulated workspace's, as an operator copies it
         provider.save()
         synced.append(provider)
     return synced

@@ -7,5 +7,6 @@ from webhooks import inbound
 app_name = "hooks"
 
 urlpatterns = [
+    path("<str:provider>", inbound.receive_project, name="project"),
     path("<str:provider>/<str:video_id>/<str:token>", inbound.receive, name="receive"),
 ]

@@ -1,17 +1,24 @@
-"""Providers that call back when a job ends: `/hooks/<provider>/<video id>/<token>`.
+"""Providers that call back when a job ends: `/hooks/<provider>/<video id>/<token>`, and
+`/hooks/<provider>` for the Gemini API's project webhook.
 
-With PUBLIC_URL set, every create sent to a protocol that can call back (Ark, Kling, Luma,
-MiniMax, Replicate) carries that URL, whose token is an HMAC of the video's id: unguessable,
-and checked before anything else. Where the provider signs its callbacks (Replicate, per
-Standard Webhooks with the account's secret from `GET /webhooks/default/secret`) the signature
-is verified too, timestamps more than five minutes away are refused, and a repeated
-`webhook-id` is acknowledged without acting again.
+With PUBLIC_URL set, every create sent to a protocol that can call back (Ark, fal, Kling, Luma,
+MiniMax, OpenRouter, Replicate) carries that URL, whose token is an HMAC of the video's id:
+unguessable, and checked before anything else. Where the provider signs its callbacks the
+signature is verified too (Replicate per Standard Webhooks with the account's secret from
+`GET /webhooks/default/secret`; fal with Ed25519 against its JWKS; OpenRouter with an HMAC of
+the workspace secret the operator set), timestamps more than five minutes away are refused, and
+a repeated delivery is acknowledged without acting again.
+
+The Gemini API calls one URL per project (`POST /v1beta/webhooks`, which the admin's "Register
+the callback URL" action makes), signed per Standard Webhooks with the secret it answered then;
+its thin event names the operation, which is how the video is found.
 
 A callback never carries state into the platform: the body is not read beyond MiniMax's
-challenge. A valid one makes the video due for a status check at once, so the poll loop
-(within about 2 s) asks the provider itself and the archive follows as usual; a forged or
-replayed callback can at most cost one status call. Unknown videos are acknowledged and
-ignored. Polling stays the safety net, relaxed while a provider's callbacks arrive.
+challenge and Gemini's operation name. A valid one makes the video due for a status check at
+once, so the poll loop (within about 2 s) asks the provider itself and the archive follows as
+usual; a forged or replayed callback can at most cost one status call. Unknown videos are
+acknowledged and ignored. Polling stays the safety net, relaxed while a provider's callbacks
+arrive.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import hmac
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -35,13 +43,13 @@ from videos import services
 from videos.models import Provider, Video
 from videos.providers.registry import PROVIDER_CLASSES
 from videos.providers.types import ProviderError
-from webhooks import secrets
+from webhooks import secrets, signatures
 from webhooks.models import InboundCallback
 
 logger = logging.getLogger("webhooks.inbound")
 
 MAX_BODY = 1024 * 1024
-SIGNED = {"replicate"}
+SIGNED = {"replicate", "fal", "openrouter"}
 SECRET_CACHE_SECONDS = 3600
 
 
@@ -56,10 +64,32 @@ def callback_url(video: Video) -> str | None:
     adapter = PROVIDER_CLASSES.get(video.provider.kind)
     if not settings.PUBLIC_URL or adapter is None or not adapter.callbacks or not video.provider.callbacks:
         return None
+    if adapter.callbacks_need_secret and not video.provider.webhook_secret_encrypted:
+        return None  # signed with a secret the operator has not entered: they could not be checked
     path = reverse(
         "hooks:receive", kwargs={"provider": video.provider.name, "video_id": video.pk, "token": video_token(video.pk)}
     )
     return settings.PUBLIC_URL + path
+
+
+def project_callback_url(provider: Provider) -> str:
+    """The one URL a Gemini API project calls for all its operations."""
+    return settings.PUBLIC_URL + reverse("hooks:project", kwargs={"provider": provider.name})
+
+
+def register_project_webhook(provider: Provider) -> str:
+    """Register this platform's URL as the project webhook of a Gemini API provider and keep the
+    signing secret it answers (shown only then); the URL registered."""
+    if not settings.PUBLIC_URL:
+        raise ValueError("Set PUBLIC_URL first: the provider must be able to reach this platform.")
+    if provider.kind != "gemini":
+        raise ValueError("Only Gemini API providers take a project webhook; the others are asked per video.")
+    url = project_callback_url(provider)
+    with provider.adapter() as adapter:
+        secret = adapter.register_webhook(url, name=f"video platform: {provider.name}")  # type: ignore[attr-defined]
+    provider.webhook_secret = secret
+    provider.save(update_fields=["webhook_secret_encrypted", "updated_at"])
+    return url
 
 
 def _answer(status: int, **body: object) -> JsonResponse:
@@ -90,11 +120,48 @@ def receive(request: HttpRequest, provider: str, video_id: str, token: str) -> J
             return _answer(error.status, error=str(error))
     if found.kind == "minimax" and (challenge := _challenge(request.body)) is not None:
         return _answer(200, challenge=challenge)
-    if message_id and not _first_time(found, message_id):
+    return _act(found, video.pk, message_id)
+
+
+@csrf_exempt
+@require_POST
+def receive_project(request: HttpRequest, provider: str) -> JsonResponse:
+    """A Gemini API project webhook: signed per Standard Webhooks; its event names the operation."""
+    found = Provider.objects.filter(name=provider, kind="gemini").first()
+    if found is None:
+        return _answer(404, error="Unknown provider.")
+    if _declared_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
+        return _answer(413, error="The callback body is too large.")
+    try:
+        if not found.webhook_secret_encrypted:
+            raise secrets.SignatureError("no signing secret is configured for this provider")
+        message_id = secrets.verify(found.webhook_secret, _headers(request), request.body)
+    except secrets.SignatureError as error:
+        logger.warning("project callback from provider %s refused: %s", found.name, error)
+        return _answer(error.status, error=str(error))
+    operation = _operation_name(request.body)
+    video = Video.objects.filter(provider=found, provider_job_id=operation).only("pk").first() if operation else None
+    if video is None:
+        return _answer(200, ignored=True)
+    return _act(found, video.pk, message_id)
+
+
+def _act(provider: Provider, video_id: str, message_id: str) -> JsonResponse:
+    if message_id and not _first_time(provider, message_id):
         return _answer(200, duplicate=True)
-    services.video_check_now(video.pk)
-    services.provider_note_callback(found)
+    services.video_check_now(video_id)
+    services.provider_note_callback(provider)
     return _answer(200, received=True)
+
+
+def _operation_name(body: bytes) -> str:
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        return ""
+    inner = data.get("data") if isinstance(data, dict) else None
+    name = inner.get("id") if isinstance(inner, dict) else None
+    return name if isinstance(name, str) and len(name) <= 300 else ""
 
 
 def _declared_length(request: HttpRequest) -> int:
@@ -102,26 +169,37 @@ def _declared_length(request: HttpRequest) -> int:
     return int(text) if text.isascii() and text.isdigit() else 0
 
 
+def _headers(request: HttpRequest) -> dict[str, str]:
+    return {name.lower(): value for name, value in request.headers.items()}
+
+
 def _verify_signature(provider: Provider, request: HttpRequest) -> str:
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    secret = _provider_secret(provider)
-    return secrets.verify(secret, headers, request.body)
+    """The delivery's id (for handling a repeat once), or SignatureError."""
+    headers, body = _headers(request), request.body
+    if provider.kind == "fal":
+        return signatures.verify_fal(_from_provider(provider, "keys"), headers, body)
+    if provider.kind == "openrouter":
+        if not provider.webhook_secret_encrypted:
+            raise secrets.SignatureError("no signing secret is configured for this provider")
+        return signatures.verify_openrouter(provider.webhook_secret, headers, body)
+    return secrets.verify(_from_provider(provider, "secret"), headers, body)
 
 
-def _provider_secret(provider: Provider) -> str:
-    key = (
-        f"webhooks:provider-secret:{provider.pk}:{hashlib.sha256(provider.api_key_encrypted.encode()).hexdigest()[:12]}"
-    )
-    secret = cache.get(key)
-    if isinstance(secret, str):
-        return secret
+def _from_provider(provider: Provider, what: str) -> Any:
+    """What the provider publishes to check its signatures with (Replicate's secret, fal's keys),
+    asked for once an hour per provider and key."""
+    key_hash = hashlib.sha256(provider.api_key_encrypted.encode()).hexdigest()[:12]
+    key = f"webhooks:provider-{what}:{provider.pk}:{key_hash}"
+    value = cache.get(key)
+    if value:
+        return value
     try:
         with provider.adapter() as adapter:
-            secret = adapter.webhook_secret()  # type: ignore[attr-defined]
+            value = adapter.webhook_keys() if what == "keys" else adapter.webhook_secret()  # type: ignore[attr-defined]
     except ProviderError as error:
         raise secrets.SignatureError(f"cannot check the signature now: {error}", status=503) from error
-    cache.set(key, secret, SECRET_CACHE_SECONDS)
-    return secret
+    cache.set(key, value, SECRET_CACHE_SECONDS)
+    return value
 
 
 def _challenge(body: bytes) -> str | None:

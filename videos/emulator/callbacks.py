@@ -3,14 +3,18 @@
 Ark, Kling and Luma POST their task (generation) object to the `callback_url` when the job
 ends; MiniMax first POSTs `{"challenge": ...}` and calls back only if the answer echoes it,
 then POSTs the query object; Replicate POSTs the prediction to its `webhook`, signed per
-Standard Webhooks with the account's secret (`GET /v1/webhooks/default/secret`). A timer in
+Standard Webhooks with the account's secret (`GET /v1/webhooks/default/secret`); fal POSTs
+`{request_id, status, payload}` to `?fal_webhook=`, signed with Ed25519 by the key its JWKS
+(`/emulator/fal/.well-known/jwks.json`) publishes; OpenRouter POSTs `{type, data}` to the
+`callback_url`, signed `t=,v1=` with the workspace secret (`openrouter_secret()`); the Gemini
+API POSTs its thin `video.generated` event to the project's registered webhook, signed per
+Standard Webhooks with the secret the registration answered. A timer in
 the serving process fires when the job's final status is due; a callback lost to a restart is
 what polling is for, as with the real providers.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
@@ -22,13 +26,14 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from django.conf import settings
 from django.db import close_old_connections
 from django.http import HttpRequest
 from django.utils import timezone
 
 from videos.emulator.models import Job
+from videos.emulator.signing import FAL_USER_ID, fal_key, openrouter_secret, replicate_secret
 from webhooks.secrets import signature
+from webhooks.signatures import fal_message, openrouter_signature
 
 logger = logging.getLogger("videos.emulator")
 
@@ -43,20 +48,17 @@ class Origin:
         return self.base + (location or "/")
 
 
-def replicate_secret() -> str:
-    digest = hashlib.sha256(("replicate-webhooks:" + settings.EMULATOR_API_KEY).encode()).digest()
-    return "whsec_" + base64.b64encode(digest).decode("ascii")
-
-
 Build = Callable[[Any, Job, datetime], dict[str, Any]]
 
 
-def remember(request: HttpRequest, job: Job, url: object, build: Build) -> None:
-    """Keep where to call back (and the site's origin for the body's URLs), and set the timer
-    that POSTs `build(origin, job, now)` there when the job ends."""
+def remember(request: HttpRequest, job: Job, url: object, build: Build, *, secret: str = "") -> None:
+    """Keep where to call back (and the site's origin for the body's URLs, and the secret a
+    registered webhook signs with), and set the timer that POSTs `build(origin, job, now)`
+    there when the job ends."""
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         return
-    job.inputs = {**(job.inputs or {}), "callback": {"url": url, "origin": request.build_absolute_uri("/")}}
+    callback = {"url": url, "origin": request.build_absolute_uri("/"), **({"secret": secret} if secret else {})}
+    job.inputs = {**(job.inputs or {}), "callback": callback}
     job.save(update_fields=["inputs"])
     delay = max(0.0, (job.finished_at - timezone.now()).total_seconds()) + 0.05
     timer = threading.Timer(delay, _fire, args=(job.pk, build))
@@ -71,23 +73,53 @@ def _fire(job_id: int, build: Build) -> None:
         callback = ((job.inputs or {}).get("callback") or {}) if job else {}
         if job is not None and callback.get("url"):
             body = build(Origin(callback.get("origin", "")), job, timezone.now())
-            _send(job.protocol, callback["url"], body)
+            _send(job.protocol, callback["url"], body, secret=callback.get("secret", ""))
     except Exception:
         logger.exception("emulator: callback for job %s failed", job_id)
     finally:
         close_old_connections()
 
 
-def _send(protocol: str, url: str, body: dict[str, Any]) -> None:
+def _send(protocol: str, url: str, body: dict[str, Any], *, secret: str = "") -> None:
     raw = json.dumps(body).encode()
     headers = {"content-type": "application/json"}
     with httpx.Client(timeout=10, trust_env=False) as client:
         if protocol == "minimax" and not _challenge_echoed(client, url):
             logger.info("emulator: the MiniMax callback URL did not echo the challenge; no callback sent")
             return
-        if protocol == "replicate":
-            headers.update(_signed(raw))
+        headers.update(signed_headers(protocol, raw, body, secret=secret))
         client.post(url, content=raw, headers=headers)
+
+
+def signed_headers(protocol: str, raw: bytes, body: dict[str, Any], *, secret: str = "") -> dict[str, str]:
+    """The headers each protocol signs its callbacks with (none for the unsigned ones)."""
+    stamp = int(time.time())
+    if protocol in ("replicate", "gemini"):
+        # Standard Webhooks: Replicate with the account's secret, Gemini with the webhook's.
+        message_id = "msg_" + secrets.token_hex(12)
+        return {
+            "webhook-id": message_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": signature(secret or replicate_secret(), message_id, stamp, raw),
+        }
+    if protocol == "fal":
+        request_id = str(body.get("request_id", ""))
+        message = fal_message(request_id, FAL_USER_ID, str(stamp), raw)
+        return {
+            "X-Fal-Webhook-Request-Id": request_id,
+            "X-Fal-Webhook-User-Id": FAL_USER_ID,
+            "X-Fal-Webhook-Timestamp": str(stamp),
+            "X-Fal-Webhook-Signature": fal_key().sign(message).hex(),
+        }
+    if protocol == "openrouter":
+        return {
+            "X-OpenRouter-Signature": openrouter_signature(openrouter_secret(), stamp, raw),
+            # One key per event, as a retried delivery would carry.
+            "X-OpenRouter-Idempotency-Key": hashlib.sha256(
+                f"{(body.get('data') or {}).get('id')}:{body.get('type')}".encode()
+            ).hexdigest()[:32],
+        }
+    return {}
 
 
 def _challenge_echoed(client: httpx.Client, url: str) -> bool:
@@ -97,14 +129,3 @@ def _challenge_echoed(client: httpx.Client, url: str) -> bool:
         return answer.json().get("challenge") == challenge
     except (ValueError, AttributeError):
         return False
-
-
-def _signed(raw: bytes) -> dict[str, str]:
-    """Standard Webhooks headers, as Replicate signs with the account's secret."""
-    message_id = "msg_" + secrets.token_hex(12)
-    stamp = int(time.time())
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": signature(replicate_secret(), message_id, stamp, raw),
-    }

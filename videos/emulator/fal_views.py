@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from PIL import Image, UnidentifiedImageError
 
-from videos.emulator import accounting, content, faults, jobs, media
+from videos.emulator import accounting, callbacks, content, faults, jobs, media, signing
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import snapshot
@@ -206,6 +206,7 @@ def submit(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     )
     if job.retention_seconds != retention:
         Job.objects.filter(pk=job.pk).update(retention_seconds=retention)
+    callbacks.remember(request, job, request.GET.get("fal_webhook"), webhook_body)
     return JsonResponse({"status": "IN_QUEUE", "request_id": job.public_id, "queue_position": 0, **_urls(request, job)})
 
 
@@ -252,6 +253,28 @@ def result(request: HttpRequest, owner: str, app: str, request_id: str) -> HttpR
     body = media.video_body(job.width, job.height, job.video_bytes)
     video = {"url": url, "content_type": "video/mp4", "file_name": "output.mp4", "file_size": body.size}
     return JsonResponse({"video": video, "seed": 42})
+
+
+def webhook_body(origin: Any, job: Job, now: object) -> dict[str, Any]:
+    """What fal POSTs to `?fal_webhook=` when a request ends: its output, or why it failed."""
+    ids = {"request_id": job.public_id, "gateway_request_id": job.public_id}
+    if job.outcome == "moderation":
+        detail = [
+            {"loc": ["body", "prompt"], "msg": "flagged by a content checker", "type": "content_policy_violation"}
+        ]
+        return {**ids, "status": "ERROR", "error": "Invalid status code: 422", "payload": {"detail": detail}}
+    if job.outcome != "succeed":
+        return {**ids, "status": "ERROR", "error": "Invalid status code: 500", "payload": {"detail": "Internal error"}}
+    url = origin.build_absolute_uri(reverse("emulator:fal-cdn", kwargs={"request_id": job.public_id}))
+    return {**ids, "status": "OK", "payload": {"video": {"url": url, "content_type": "video/mp4"}}}
+
+
+def jwks(request: HttpRequest) -> HttpResponse:
+    """The public keys fal's webhooks are signed with (rest.fal.ai/.well-known/jwks.json): no key."""
+    accounting.bump(PROTOCOL, "jwks")
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    return JsonResponse(signing.fal_jwks())
 
 
 def cancel(request: HttpRequest, owner: str, app: str, request_id: str) -> HttpResponse:

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
 from typing import Any
 
 from django.conf import settings
@@ -27,11 +28,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting, content, faults, jobs, media
+from videos.emulator import accounting, callbacks, content, faults, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError, render
 from videos.emulator.lifecycle import snapshot
-from videos.emulator.models import Job
+from videos.emulator.models import Job, Webhook
 
 PROTOCOL = "gemini"
 MODELS = ("veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview")
@@ -57,6 +58,7 @@ PARAMETERS = {
 VERTEX_ONLY = {"seed", "generateAudio", "storageUri", "fps", "pubsubTopic", "compressionQuality", "resizeMode"}
 INSTANCE_FIELDS = {"prompt", "image", "lastFrame", "referenceImages", "video"}
 MAX_SAMPLES = 4
+EVENTS = {"video.generated", "batch.succeeded", "batch.failed", "batch.cancelled", "batch.expired"}
 
 
 def invalid(message: str) -> ApiError:
@@ -182,7 +184,79 @@ def create(request: HttpRequest, version: str, model: str) -> HttpResponse:
         n_variants=given["samples"],
         inputs=given["inputs"],
     )
+    hook = Webhook.objects.filter(protocol=PROTOCOL).order_by("-id").first()
+    if hook is not None and "video.generated" in hook.events:
+        callbacks.remember(request, job, hook.uri, video_event, secret=hook.secret)
     return JsonResponse({"name": operation_name(job)})
+
+
+def video_event(origin: Any, job: Job, now: Any) -> dict[str, Any]:
+    """The thin event a project webhook receives when an operation ends (always re-poll)."""
+    data: dict[str, Any] = {"id": operation_name(job)}
+    if job.outcome == "internal":
+        data.update(error_code="INTERNAL", error_message="Video generation failed due to an internal error.")
+    return {"type": "video.generated", "version": "v1", "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+
+
+def create_webhook(request: HttpRequest, version: str) -> HttpResponse:
+    """`POST /v1beta/webhooks {name, uri, subscribed_events}`: the secret is shown only here.
+    Of the project's webhooks, the emulator calls the newest registration."""
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        raise invalid("Invalid JSON payload received.") from None
+    if not isinstance(body, dict):
+        raise invalid("Invalid JSON payload received.")
+    uri = body.get("uri")
+    events = body.get("subscribed_events", body.get("subscribedEvents"))
+    if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+        raise invalid("uri must be an absolute http(s) URL.")
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) and e in EVENTS for e in events):
+        raise invalid(f"subscribed_events must list events among {', '.join(sorted(EVENTS))}.")
+    hook = Webhook.objects.create(
+        protocol=PROTOCOL,
+        public_id=secrets.token_hex(8),
+        display_name=str(body.get("name") or "")[:200],
+        uri=uri,
+        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii"),
+        events=events,
+    )
+    return JsonResponse({**_webhook_json(hook), "new_signing_secret": hook.secret})
+
+
+def _webhook_json(hook: Webhook) -> dict[str, Any]:
+    stamp = hook.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "id": hook.public_id,
+        "name": hook.display_name,
+        "uri": hook.uri,
+        "subscribed_events": hook.events,
+        "signing_secrets": [{"truncated_secret": hook.secret[-4:]}],
+        "state": "enabled",
+        "create_time": stamp,
+        "update_time": stamp,
+    }
+
+
+def list_webhooks(request: HttpRequest, version: str) -> HttpResponse:
+    hooks = Webhook.objects.filter(protocol=PROTOCOL)
+    return JsonResponse({"webhooks": [_webhook_json(hook) for hook in hooks]})
+
+
+def _webhook(webhook_id: str) -> Webhook:
+    hook = Webhook.objects.filter(protocol=PROTOCOL, public_id=webhook_id).first()
+    if hook is None:
+        raise ApiError(404, "Requested entity was not found.")
+    return hook
+
+
+def get_webhook(request: HttpRequest, version: str, webhook_id: str) -> HttpResponse:
+    return JsonResponse(_webhook_json(_webhook(webhook_id)))
+
+
+def delete_webhook(request: HttpRequest, version: str, webhook_id: str) -> HttpResponse:
+    _webhook(webhook_id).delete()
+    return JsonResponse({})
 
 
 def _file_uri(request: HttpRequest, version: str, file_id: str) -> str:
@@ -275,3 +349,5 @@ def media_file(request: HttpRequest, file_id: str) -> HttpResponseBase:
 predict = endpoint(PROTOCOL, {"POST": ("create", create)})
 operation_view = endpoint(PROTOCOL, {"GET": ("retrieve", operation)})
 download_view = endpoint(PROTOCOL, {"GET": ("content", download)})
+webhooks_view = endpoint(PROTOCOL, {"POST": ("webhooks", create_webhook), "GET": ("webhooks", list_webhooks)})
+webhook_view = endpoint(PROTOCOL, {"GET": ("webhooks", get_webhook), "DELETE": ("webhooks", delete_webhook)})

@@ -150,3 +150,22 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.protocol}@{self.minute}={self.count}"
+
+
+class Webhook(models.Model):
+    """A project webhook registered with the emulated Gemini API (`POST /v1beta/webhooks`):
+    every job created afterwards is announced there when it ends, signed with its secret."""
+
+    protocol = models.CharField(max_length=16)
+    public_id = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=200, blank=True, default="")
+    uri = models.CharField(max_length=2000)
+    secret = models.CharField(max_length=100)
+    events = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} webhook {self.public_id} -> {self.uri[:60]}"

@@ -26,11 +26,12 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 
-from videos.emulator import content, faults, ids, jobs, media
+from videos.emulator import callbacks, content, faults, ids, jobs, media
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import snapshot
 from videos.emulator.models import Job
+from videos.providers.safety import https_or_loopback
 
 PROTOCOL = "openrouter"
 # Model id -> how many reference images it takes.
@@ -147,7 +148,9 @@ def create(request: HttpRequest) -> HttpResponse:
         if name in body and (not isinstance(body[name], kind) or (kind is int and isinstance(body[name], bool))):
             raise bad(f"{name} must be a {'boolean' if kind is bool else 'whole number'}")
     callback = body.get("callback_url")
-    if callback is not None and (not isinstance(callback, str) or not callback.startswith("https://")):
+    # HTTPS only, as OpenRouter takes them; plain http only to a loopback address (the
+    # platform on the same machine), which the real service could not reach anyway.
+    if callback is not None and (not isinstance(callback, str) or not https_or_loopback(callback)):
         raise bad("callback_url must be an HTTPS URL")
     if NO_CREDITS in prompt:
         raise ApiError(402, "Insufficient credits. Add more using https://openrouter.ai/credits")
@@ -170,6 +173,7 @@ def create(request: HttpRequest) -> HttpResponse:
             "generation_id": ids.openrouter_generation_id(),
         },
     )
+    callbacks.remember(request, job, callback, webhook_event)
     return JsonResponse(
         {
             "id": job.public_id,
@@ -216,6 +220,12 @@ def job_json(request: HttpRequest, job: Job) -> dict[str, Any]:
         "unsigned_urls": [request.build_absolute_uri(f"{path}?index=0")],
         "usage": {"cost": round(0.4 * job.seconds, 2), "is_byok": False},
     }
+
+
+def webhook_event(origin: Any, job: Job, now: object) -> dict[str, Any]:
+    """What OpenRouter POSTs to a job's `callback_url` when it ends."""
+    data = job_json(origin, job)
+    return {"type": f"video.generation.{data['status']}", "data": data}
 
 
 def retrieve(request: HttpRequest, job_id: str) -> HttpResponse:

@@ -27,7 +27,7 @@ from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 
-from videos.emulator import callbacks, content, faults, jobs, media
+from videos.emulator import callbacks, content, faults, jobs, media, signing
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError
 from videos.emulator.lifecycle import snapshot
@@ -277,7 +277,7 @@ def delivery(request: HttpRequest, prediction: str) -> HttpResponseBase:
 
 
 def webhook_secret(request: HttpRequest) -> HttpResponse:
-    return JsonResponse({"key": callbacks.replicate_secret()})
+    return JsonResponse({"key": signing.replicate_secret()})
 
 
 predictions_create = endpoint(PROTOCOL, {"POST": ("create", create)})

@@ -68,6 +68,12 @@ urlpatterns = [
         gemini_views.download_view,
         name="gemini-download",
     ),
+    re_path(r"^gemini/(?P<version>v1beta|v1)/webhooks$", gemini_views.webhooks_view, name="gemini-webhooks"),
+    re_path(
+        r"^gemini/(?P<version>v1beta|v1)/webhooks/(?P<webhook_id>[a-z0-9]+)$",
+        gemini_views.webhook_view,
+        name="gemini-webhook",
+    ),
     path("gemini/_media/<str:file_id>", gemini_views.media_file, name="gemini-media"),
     re_path(r"^gemini/", catch_all("gemini")),
     re_path(
@@ -127,6 +133,7 @@ urlpatterns = [
     path("ark/_cdn/<str:task_id>/video.mp4", ark_views.cdn, name="ark-cdn"),
     re_path(r"^ark/", catch_all("ark")),
     path("fal/_cdn/files/<str:request_id>/output.mp4", fal_views.cdn, name="fal-cdn"),
+    path("fal/.well-known/jwks.json", fal_views.jwks, name="fal-jwks"),
     path("fal/<str:owner>/<str:app>/requests/<str:request_id>/status", fal_views.status_view, name="fal-status"),
     path("fal/<str:owner>/<str:app>/requests/<str:request_id>/cancel", fal_views.cancel_view, name="fal-cancel"),
     path("fal/<str:owner>/<str:app>/requests/<str:request_id>", fal_views.result_view, name="fal-result"),

@@ -62,6 +62,8 @@ class VideoProvider(abc.ABC):
     lists_many: bool = True
     # Whether the protocol can be asked to call back when a job ends (SubmissionSpec.callback_url).
     callbacks: bool = False
+    # Whether those callbacks are signed with a secret the operator enters (Provider.webhook_secret).
+    callbacks_need_secret: bool = False
     # Whether list_page(active_only=True) filters to in-flight jobs (Azure `statuses`).
     list_active_only: bool = False
     # Whether list pages come newest first, so paging can stop once past a given time.

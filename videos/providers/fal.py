@@ -19,10 +19,17 @@ configured host (the addresses an answer names are used only when they agree). T
 list: each job is polled with one status call, plus one result call when it is done. Results
 are public files on fal's CDN, fetched without credentials; fal is asked to keep them as long
 as the platform needs (`X-Fal-Object-Lifecycle-Preference`).
+
+With a callback URL, the submission asks fal to POST there when the request ends
+(`?fal_webhook=`); fal signs those with Ed25519, and `webhook_keys` reads its public keys from
+the JWKS (`https://rest.fal.ai/.well-known/jwks.json` for fal's own queue host, else
+`{base URL}/.well-known/jwks.json`, where the emulator and gateways serve theirs).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Mapping
@@ -35,6 +42,8 @@ from videos.providers.polling import ListPage
 from videos.providers.status import describe_failure
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobStatus, ProviderError, SubmissionSpec
 
+FAL_QUEUE_HOST = "queue.fal.run"
+FAL_JWKS_URL = "https://rest.fal.ai/.well-known/jwks.json"
 ENDPOINT_ID = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+$")
 JOB_PATH = re.compile(r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/requests/[A-Za-z0-9-]{1,100}$")
 
@@ -63,6 +72,7 @@ def choose_endpoint(spec: SubmissionSpec) -> tuple[str, Mapping[str, str]]:
 
 class FalQueueProvider(VideoProvider):
     kind = "fal"
+    callbacks = True
     lists_many = False
     assets_per_variant = 1  # the video; the platform makes the thumbnail itself
 
@@ -77,7 +87,8 @@ class FalQueueProvider(VideoProvider):
             headers["X-Fal-Object-Lifecycle-Preference"] = json.dumps(
                 {"expiration_duration_seconds": spec.keep_seconds}
             )
-        answer = self.http.request_json("POST", f"/{endpoint}", json=body, create=True, headers=headers)
+        params = {"fal_webhook": spec.callback_url} if spec.callback_url else None
+        answer = self.http.request_json("POST", f"/{endpoint}", json=body, create=True, headers=headers, params=params)
         request_id = answer.get("request_id")
         if not isinstance(request_id, str) or not re.fullmatch(r"[A-Za-z0-9-]{1,100}", request_id):
             raise ProviderError(
@@ -88,6 +99,29 @@ class FalQueueProvider(VideoProvider):
             )
         job_id = self._job_path(endpoint, request_id, answer.get("response_url"))
         return JobStatus(job_id=job_id, state="queued", raw_status=str(answer.get("status") or "IN_QUEUE"), raw=answer)
+
+    def jwks_url(self) -> str:
+        if (urlsplit(self.config.base_url).hostname or "").lower() == FAL_QUEUE_HOST:
+            return FAL_JWKS_URL
+        return self.config.base_url + "/.well-known/jwks.json"
+
+    def webhook_keys(self) -> list[bytes]:
+        """The raw Ed25519 public keys fal signs its webhooks with (OKP keys of its JWKS)."""
+        document = self.http.public_json(self.jwks_url())
+        keys = []
+        for entry in document.get("keys") or ():
+            if not isinstance(entry, Mapping) or entry.get("kty") != "OKP" or entry.get("crv") != "Ed25519":
+                continue
+            text = str(entry.get("x") or "")
+            try:
+                raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            except (binascii.Error, ValueError):
+                continue
+            if len(raw) == 32:
+                keys.append(raw)
+        if not keys:
+            raise ProviderError("fal's JWKS holds no Ed25519 key", permanent=False, code="invalid_response")
+        return keys
 
     def _job_path(self, endpoint: str, request_id: str, response_url: object) -> str:
         """The queue path of a request: the answer's own when it is on the configured host."""

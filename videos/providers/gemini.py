@@ -79,6 +79,25 @@ class GeminiVeoProvider(VideoProvider):
         answer = self.http.request_json("POST", path, json=body, create=True)
         return parse_operation(answer, model=spec.model, submitted=True)
 
+    def register_webhook(self, uri: str, *, name: str) -> str:
+        """Ask the project to POST `video.generated` events to `uri` (`POST /webhooks`), in place
+        of an earlier registration of the same URI; the signing secret it answers is shown this
+        once."""
+        listed = self.http.request_json("GET", "/webhooks")
+        for hook in listed.get("webhooks") or ():
+            if (
+                isinstance(hook, dict)
+                and hook.get("uri") == uri
+                and re.fullmatch(r"[A-Za-z0-9_-]{1,100}", str(hook.get("id")))
+            ):
+                self.http.request("DELETE", f"/webhooks/{hook['id']}")
+        body = {"name": name, "uri": uri, "subscribed_events": ["video.generated"]}
+        answer = self.http.request_json("POST", "/webhooks", json=body)
+        secret = answer.get("new_signing_secret", answer.get("newSigningSecret"))
+        if not isinstance(secret, str) or not secret.startswith("whsec_"):
+            raise ProviderError("The Gemini API answered no webhook signing secret", permanent=False, code="bad_answer")
+        return secret
+
     def retrieve(self, job_id: str) -> JobStatus:
         if not OPERATION_NAME.match(job_id):
             raise ProviderError(f"Not a Veo operation name: {job_id[:120]!r}", permanent=True, code="invalid_job_id")

@@ -197,6 +197,30 @@ class ProviderHttp:
             )
         return body
 
+    def public_json(self, url: str) -> dict[str, Any]:
+        """GET a public JSON document at an address the adapter names itself (never one an answer
+        named), without credentials and within the cap: fal's webhook signing keys."""
+        self.calls += 1
+        headers = {"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": self.config.user_agent}
+        request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self.timeout.as_dict()})
+        try:
+            response = self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise error_from_transport(exc, create=False, what=f"GET {url}") from exc
+        try:
+            if response.status_code != 200:
+                raise error_from_response(response)
+            body = self._read_capped(response, create=False, what=f"GET {url}")
+        finally:
+            response.close()
+        try:
+            document = jsonlib.loads(body)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise ProviderError(f"GET {url}: not a JSON object", permanent=False, code="invalid_response")
+        return document
+
     @contextmanager
     def open_asset(self, asset: AssetRef, *, offset: int = 0, if_range: str | None = None) -> Iterator[AssetStream]:
         """Stream one asset from the provider; redirects are followed only to allowed targets

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from videos.providers.base import VideoProvider, quote_id
 from videos.providers.mapping import data_uri
 from videos.providers.polling import ListPage
+from videos.providers.safety import https_or_loopback
 from videos.providers.status import describe_failure
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobState, JobStatus, ProviderError, SubmissionSpec
 
@@ -80,6 +81,10 @@ def shape(size: str) -> dict[str, str]:
 
 class OpenRouterProvider(VideoProvider):
     kind = "openrouter"
+    # Calls back to the create's `callback_url`, signed with the workspace's secret, which the
+    # operator copies into the provider (Provider.webhook_secret); only https URLs are taken.
+    callbacks = True
+    callbacks_need_secret = True
     lists_many = False
     assets_per_variant = 1  # the video; the platform makes the thumbnail itself
 
@@ -108,6 +113,8 @@ class OpenRouterProvider(VideoProvider):
             body["generate_audio"] = spec.audio
         if spec.seed is not None:
             body["seed"] = spec.seed
+        if spec.callback_url and https_or_loopback(spec.callback_url):
+            body["callback_url"] = spec.callback_url
         try:
             answer = self.http.request_json("POST", "/videos", json=body, create=True, expect=(200, 201, 202))
         except ProviderError as error:

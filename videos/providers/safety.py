@@ -32,6 +32,26 @@ def safe_url_for_log(url: httpx.URL) -> str:
     return str(url.copy_with(query=None, fragment=None, username=None, password=None))
 
 
+def https_or_loopback(url: str) -> bool:
+    """Whether a callback URL suits a provider that takes only https ones: https, or plain http to
+    a loopback address (a developer's machine, which only the emulator can reach)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    if parsed.scheme == "https":
+        return True
+    host = parsed.host.lower().rstrip(".")
+    if parsed.scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def blocked(config: ProviderConfig, target: httpx.URL | str, reason: str, *, permanent: bool = True) -> ProviderError:
     shown = safe_url_for_log(target) if isinstance(target, httpx.URL) else str(target)[:200]
     security_logger.warning("provider %s: refused redirect to %s: %s", config.name or config.base_url, shown, reason)
