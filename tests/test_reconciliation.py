@@ -144,3 +144,33 @@ def test_one_provider_job_is_never_recorded_for_two_videos(openai, emulator):
     alices.refresh_from_db()
     assert alices.provider_job_id == ""
     assert alices.state == "pending"
+
+
+def test_on_ark_whose_list_shows_no_prompt_alice_never_adopts_bobs_unresolved_job(providers, emulator, settings):
+    """Ark's task list carries no prompt: bob's job (his answer lost, his look-up not yet due)
+    matches alice's different request by model, size and duration alone, so it is not hers."""
+    settings.PIPELINE_RECONCILE_SECONDS = 0.5
+    ark = providers["emulator-ark"]
+    alice, bob = make_user("alice"), make_user("bob")
+    emulator.add_fault("drop", protocol="ark", operation="create")
+    bobs = new_video(bob, ark, prompt=f"bob's private scene {INSTANT}")
+    pipeline.submit_pending(ark)
+    bobs.refresh_from_db()
+    assert bobs.submit_outcome_unknown
+    assert not bobs.provider_job_id
+    Video.objects.filter(pk=bobs.pk).update(next_step_at=timezone.now() + timedelta(hours=1))
+
+    # Alice's create never reaches the provider: a gateway answers 502.
+    emulator.add_fault("server_error", protocol="ark", operation="create", status_code=502)
+    alices = new_video(alice, ark, prompt=f"alice's own scene {INSTANT}")
+    pipeline.submit_pending(ark)
+    alices.refresh_from_db()
+    assert alices.submit_outcome_unknown
+
+    alices = reconcile_until_settled(alices, ark)
+    assert (alices.state, alices.error_code, alices.provider_job_id) == ("failed", "submit_outcome_unknown", "")
+    assert emulator.jobs_created("ark") == 1
+    # Bob, whose job it is, still adopts it once his look-up is due.
+    bobs = reconcile_until_settled(bobs, ark)
+    assert bobs.provider_job_id
+    assert emulator.job(bobs.provider_job_id).prompt.startswith("bob's private scene")

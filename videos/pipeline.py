@@ -28,6 +28,7 @@ from videos import archive, backoff, services, throttle
 from videos.models import Heartbeat, Provider, Video, VideoState
 from videos.outcomes import Outcome
 from videos.providers.base import VideoProvider
+from videos.providers.polling import looks_like
 from videos.providers.types import JobStatus, ProviderError, SpecImage, SubmissionSpec
 from webhooks import delivery as webhook_delivery
 from webhooks import inbound
@@ -275,12 +276,13 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
 
 def _settle_reconciliation(video: Video, token: str, found: list[JobStatus]) -> None:
     held = services.video_jobs_held(video.provider, [job.job_id for job in found], besides=video.pk)
-    free = [job for job in found if job.job_id not in held]
+    # A job another video holds, or one tagged with another video's id, is never this one's.
+    free = [job for job in found if job.job_id not in held and job.client_reference in (None, video.pk)]
     tagged = [job for job in free if job.client_reference == video.pk]
     if len(tagged) == 1 and services.video_mark_submitted(video.pk, token, tagged[0]):
         logger.info("video %s: adopted provider job %s by its tag after a lost answer", video.pk, tagged[0].job_id)
         return
-    rivals = services.videos_unresolved_alike(video).exists()
+    rivals = _contested(video, free)
     if len(free) == 1 and not rivals:
         if services.video_mark_submitted(video.pk, token, free[0]):
             logger.info("video %s: adopted provider job %s after a lost answer", video.pk, free[0].job_id)
@@ -297,6 +299,24 @@ def _settle_reconciliation(video: Video, token: str, found: list[JobStatus]) -> 
         services.video_lease_release(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS, failed=True)
         return
     services.video_fail(video.pk, code="submit_outcome_unknown", message=SUBMIT_UNKNOWN_MESSAGE, token=token)
+
+
+def _contested(video: Video, free: list[JobStatus]) -> bool:
+    """Whether another unresolved video of the same account could own one of these jobs, judged
+    by what the provider's list shows of them: where it carries no prompt (Ark), any rival with
+    the same model, size and duration could."""
+    for rival in services.videos_unresolved_beside(video)[:500]:
+        request = SubmissionSpec(
+            model=rival.model,
+            prompt=rival.prompt,
+            size=rival.size,
+            seconds=rival.seconds,
+            remix_of=rival.remix_source.provider_job_id if rival.remix_source else None,
+        )
+        since = rival.submit_started_at or rival.created_at
+        if any(job.client_reference in (None, rival.pk) and looks_like(job, request, since=since) for job in free):
+            return True
+    return False
 
 
 # --- polling ------------------------------------------------------------------------------

@@ -458,20 +458,21 @@ def video_note_submit_unknown(video_id: str, token: str) -> bool:
     )
 
 
-def videos_unresolved_alike(video: Video) -> QuerySet[Video]:
-    """Other videos whose create was sent to the same provider account with the same request
-    and whose job is not known: a provider job matching `video` could be theirs as well."""
-    return Video.objects.filter(
-        provider__base_url=video.provider.base_url,
-        state=VideoState.PENDING,
-        provider_job_id="",
-        submit_started_at__isnull=False,
-        prompt=video.prompt,
-        model=video.model,
-        size=video.size,
-        seconds=video.seconds,
-        remix_source_id=video.remix_source_id,
-    ).exclude(pk=video.pk)
+def videos_unresolved_beside(video: Video) -> QuerySet[Video]:
+    """Other videos whose create was sent to the same provider account and whose job is not
+    known (answer lost, or still in flight): a provider job that looks like `video`'s request
+    could be theirs instead. Which could is for the caller to judge with what the provider's
+    list shows (some lists carry no prompt, some no size)."""
+    return (
+        Video.objects.filter(
+            provider__base_url=video.provider.base_url,
+            state=VideoState.PENDING,
+            provider_job_id="",
+            submit_started_at__isnull=False,
+        )
+        .exclude(pk=video.pk)
+        .select_related("remix_source")
+    )
 
 
 def video_jobs_held(provider: Provider, job_ids: list[str], *, besides: str) -> set[str]:

@@ -137,7 +137,7 @@ def find_created(provider: JobLister, spec: SubmissionSpec, *, since: datetime) 
     cursor: str | None = None
     for _page_number in range(provider.config.list_max_pages):
         page = provider.list_page(after=cursor, active_only=False)
-        matches.extend(job for job in page.jobs if _looks_like(job, spec, floor))
+        matches.extend(job for job in page.jobs if looks_like(job, spec, since=since))
         if not page.next_cursor:
             break
         if provider.list_newest_first and _oldest(page) < floor:
@@ -147,8 +147,10 @@ def find_created(provider: JobLister, spec: SubmissionSpec, *, since: datetime) 
     return sorted(matches, key=lambda job: job.created_at or far_past, reverse=True)
 
 
-def _looks_like(job: JobStatus, spec: SubmissionSpec, floor: datetime) -> bool:
-    if job.created_at is None or job.created_at < floor:
+def looks_like(job: JobStatus, spec: SubmissionSpec, *, since: datetime) -> bool:
+    """Whether a listed job could be `spec` sent at `since`, as far as the list shows: a field
+    the list does not carry (Ark's prompt, say) cannot tell two requests apart."""
+    if job.created_at is None or job.created_at < since - CLOCK_SLACK:
         return False
     if job.prompt is not None and job.prompt != spec.prompt:
         return False
