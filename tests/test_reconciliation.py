@@ -3,6 +3,8 @@ sent again, and never settled with a job that may belong to someone else."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -174,3 +176,31 @@ def test_on_ark_whose_list_shows_no_prompt_alice_never_adopts_bobs_unresolved_jo
     bobs = reconcile_until_settled(bobs, ark)
     assert bobs.provider_job_id
     assert emulator.job(bobs.provider_job_id).prompt.startswith("bob's private scene")
+
+
+def test_a_create_in_flight_keeps_its_lease_so_no_reconciler_takes_the_video(openai, emulator, settings):
+    """The provider holds the answer for four times the lease: the submitter renews the lease
+    meanwhile, so the reconciler running beside it neither looks the job up nor fails the video."""
+    settings.PIPELINE_LEASE_SECONDS = 1
+    emulator.add_fault("delay", protocol="openai", operation="create", delay=4)
+    video = new_video(make_user("alice"), openai, prompt=SAME_REQUEST)
+    submitter = threading.Thread(target=pipeline.submit_pending, args=(openai,))
+    submitter.start()
+    try:
+        end = time.monotonic() + 10
+        while not Video.objects.filter(pk=video.pk, submit_started_at__isnull=False).exists():
+            assert time.monotonic() < end, "the create was never sent"
+            time.sleep(0.05)
+        for _ in range(5):  # past the first lease and several more
+            time.sleep(0.5)
+            with openai.adapter() as adapter:
+                pipeline.reconcile_unknown(openai, adapter)
+            video.refresh_from_db()
+            assert video.lease_expires_at > timezone.now()
+            assert (video.state, video.submit_outcome_unknown) == ("pending", False)
+    finally:
+        submitter.join(timeout=20)
+    assert emulator.received("openai", "list") == 0
+    video.refresh_from_db()
+    assert video.provider_job_id
+    assert emulator.received("openai", "create") == 1

@@ -234,7 +234,8 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
     worker died or lost its lease meanwhile): adopt the job the provider holds, or fail clearly.
 
     A job is adopted only when it is the one match not held by another video, and no other
-    video sent the same request without learning its job: it could be theirs. Where the
+    video of the account whose job is unknown could own it, as far as the provider's list
+    shows (a list without prompts cannot tell two requests of one shape apart). Where the
     protocol tags a job with the video's id (Kling's `external_task_id`), the tagged job is
     the certain answer. Anything less certain fails with `submit_outcome_unknown` rather than
     hand one user another user's video."""
