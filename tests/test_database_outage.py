@@ -1,7 +1,8 @@
 """A database outage answers 503s (an envelope for the API, a page for people) and heals by itself.
 
-The platform runs as gunicorn runs it in production, against its own PostgreSQL database reached
-through a TCP proxy that this test can cut, as a database restart or a network fault would.
+The platform runs as in production, gunicorn and a qcluster (on the database broker), against its
+own PostgreSQL database reached through a TCP proxy that this test can cut, as a database restart
+or a network fault would.
 """
 
 from __future__ import annotations
@@ -128,6 +129,14 @@ class Platform:
     proxy: Proxy
     token: str
     log: Path
+    cluster: subprocess.Popen
+    cluster_log: Path
+    direct_url: str
+
+    def rows(self, query: str) -> list[tuple]:
+        """A query straight to the database (not through the proxy), for what a failure shows."""
+        with psycopg.connect(self.direct_url) as connection:
+            return connection.execute(query).fetchall()
 
     def api(self, path: str = "/v1/models") -> httpx.Response:
         return httpx.get(self.url + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
@@ -190,6 +199,8 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        web_port = free_port()
+        env["EMULATOR_BASE_URL"] = f"http://127.0.0.1:{web_port}/emulator"
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, cwd=ROOT, check=True, timeout=300)
         make_alice = (
@@ -205,8 +216,7 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
         # The web application reaches the database only through the proxy; two workers, each
         # keeping its connection between requests (CONN_MAX_AGE), as in production.
         env["DATABASE_URL"] = postgres_url(server, name, "127.0.0.1", proxy.port)
-        web_port = free_port()
-        log = tmp / "gunicorn.log"
+        log, cluster_log = tmp / "gunicorn.log", tmp / "qcluster.log"
         with open(log, "ab") as output:
             process = subprocess.Popen(
                 [*GUNICORN, "--bind", f"127.0.0.1:{web_port}", "--workers", "2"],
@@ -216,7 +226,25 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        running = Platform(url=f"http://127.0.0.1:{web_port}", proxy=proxy, token=token, log=log)
+        cluster_env = {**env, "Q_WORKERS": "2", "PIPELINE_FIRST_POLL_SECONDS": "0.3", "PIPELINE_MAX_POLL_SECONDS": "1"}
+        with open(cluster_log, "ab") as output:
+            cluster = subprocess.Popen(
+                [*manage, "qcluster"],
+                env=cluster_env,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        running = Platform(
+            url=f"http://127.0.0.1:{web_port}",
+            proxy=proxy,
+            token=token,
+            log=log,
+            cluster=cluster,
+            cluster_log=cluster_log,
+            direct_url=postgres_url(server, name, host, port),
+        )
         try:
             for _ in range(150):
                 assert process.poll() is None, running.log_text()
@@ -226,12 +254,14 @@ def platform(tmp_path_factory) -> Iterator[Platform]:
                 time.sleep(0.2)
             yield running
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            for child in (process, cluster):
+                os.killpg(child.pid, signal.SIGTERM)
+            for child in (process, cluster):
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+                    child.wait(timeout=10)
             proxy.cut()
 
 
@@ -322,3 +352,55 @@ def test_a_database_that_stops_answering_gets_503s_within_the_connect_timeout(pl
     finally:
         platform.proxy.restore()
     assert_everything_works(platform, browser)
+
+
+def made(platform: Platform, prompt: str, *, timeout: float = 90) -> dict:
+    """A video made through the API by the cluster, to the end: its last answer."""
+    answer = httpx.post(
+        platform.url + "/v1/videos",
+        headers={"Authorization": f"Bearer {platform.token}"},
+        json={"model": "sora-2", "prompt": prompt, "size": "1280x720", "seconds": "4"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    video = answer.json()
+    end = time.monotonic() + timeout
+    while video["status"] not in ("completed", "failed") and time.monotonic() < end:
+        time.sleep(0.5)
+        with contextlib.suppress(httpx.TransportError):
+            found = platform.api(f"/v1/videos/{video['id']}")
+            if found.status_code == 200:
+                video = found.json()
+    return video
+
+
+def test_the_cluster_carries_on_after_the_database_returns_without_a_restart(platform):
+    before = made(platform, "a lighthouse [emulator:queue=0,generation=1]")
+    assert before["status"] == "completed", (before, platform.cluster_log.read_text(errors="replace")[-3000:])
+    # A video in the middle of its work when the database goes away, for longer than a poll.
+    during = httpx.post(
+        platform.url + "/v1/videos",
+        headers={"Authorization": f"Bearer {platform.token}"},
+        json={
+            "model": "sora-2",
+            "prompt": "a kite [emulator:queue=0,generation=6]",
+            "size": "1280x720",
+            "seconds": "4",
+        },
+        timeout=30,
+    ).json()
+    time.sleep(1)
+    platform.proxy.cut()
+    time.sleep(8)
+    platform.proxy.restore()
+    after = made(platform, "a harbour [emulator:queue=0,generation=1]")
+    tail = platform.cluster_log.read_text(errors="replace")[-4000:]
+    state = platform.rows(
+        "select id, state, provider_id, submit_started_at, lease_owner, lease_expires_at, next_step_at from videos_video"
+    ) + platform.rows("select * from videos_providerstate")
+    assert after["status"] == "completed", (after, state, tail)
+    end = time.monotonic() + 60
+    while (found := platform.api(f"/v1/videos/{during['id']}").json())["status"] != "completed":
+        assert time.monotonic() < end, (found, tail)
+        time.sleep(0.5)
+    assert platform.cluster.poll() is None  # the same cluster process throughout

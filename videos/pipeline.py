@@ -9,6 +9,7 @@ try caps come from videos.backoff; what a step did is an Outcome.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -37,6 +38,9 @@ logger = logging.getLogger("videos.pipeline")
 
 # How long a list call may wait after the first job fell due, for others about to fall due.
 GATHER_SECONDS = 1.0
+# A database that cannot be reached (or, on SQLite, is locked), as opposed to a query's own error.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_SECONDS = 2.0
 
 SUBMIT_UNKNOWN_MESSAGE = (
     "The provider did not answer the request and does not list it. It was not sent "
@@ -424,47 +428,74 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
     loop's lease runs out and the next scheduled run takes over. A loop that ends its time
     with work still waiting hands over to a successor at once, since the schedule alone
     (one-minute granularity, checked every 30 s) would leave gaps of up to a minute.
+
+    While the database is unavailable the loop waits and tries again within its time,
+    keeping its place: its leases are renewed by the first cycle after the database returns,
+    so work resumes at once rather than when the leases would have run out.
     """
     budget = settings.PIPELINE_LOOP_SECONDS if seconds is None else seconds
     owner = f"{worker_name()}:{services.new_lease_token()}"
-    lease_seconds = settings.PIPELINE_LEASE_SECONDS
     end = time.monotonic() + budget
     counts = {"submitted": 0, "polled": 0, "cycles": 0}
     held: list[Provider] = []
     try:
         while True:
-            providers = [
-                p for p in Provider.objects.filter(enabled=True) if throttle.poll_lease_acquire(p, owner, lease_seconds)
-            ]
-            held = providers
-            if not providers:
-                break
-            services.heartbeat_record("poll-loop", f"{owner} {len(providers)} provider(s)")
-            counts["resumed"] = counts.get("resumed", 0) + archive.resume_stalled_archives()
-            services.videos_leave_disabled()
-            webhook_delivery.deliver_due()
-            sleep_for = settings.PIPELINE_MAX_POLL_SECONDS
-            for provider in providers:
-                try:
-                    counts["submitted"] += submit_pending(provider)
-                    with provider.adapter() as adapter:
-                        reconcile_unknown(provider, adapter)
-                        counts["polled"] += poll_due(provider, adapter)
-                except Exception:
-                    logger.exception("poll loop: provider %s failed this cycle", provider.name)
-                sleep_for = min(sleep_for, next_due_in(provider), _pending_due_in(provider))
-            counts["cycles"] += 1
+            try:
+                held, sleep_for = _poll_cycle(owner, counts)
+            except DATABASE_UNAVAILABLE as error:
+                logger.warning("poll loop: the database is unavailable (%s); trying again", type(error).__name__)
+                _drop_connection()
+                sleep_for = DATABASE_RETRY_SECONDS
+            else:
+                if not held:
+                    break
+                counts["cycles"] += 1
             remaining = end - time.monotonic()
             if remaining <= 0:
                 break
             time.sleep(max(0.2, min(sleep_for, remaining, 2.0)))
     finally:
-        for provider in held:
-            throttle.poll_lease_release(provider, owner)
-    if held and seconds is None and _work_waiting():
-        services.enqueue("videos.tasks.poll_loop")
-        counts["handed_over"] = 1
+        with contextlib.suppress(DatabaseError):
+            for provider in held:
+                throttle.poll_lease_release(provider, owner)
+    with contextlib.suppress(DatabaseError):
+        if held and seconds is None and _work_waiting():
+            services.enqueue("videos.tasks.poll_loop")
+            counts["handed_over"] = 1
     return counts
+
+
+def _poll_cycle(owner: str, counts: dict[str, int]) -> tuple[list[Provider], float]:
+    """One pass over the providers whose lease this loop holds: those, and how long to sleep."""
+    lease_seconds = settings.PIPELINE_LEASE_SECONDS
+    providers = [
+        p for p in Provider.objects.filter(enabled=True) if throttle.poll_lease_acquire(p, owner, lease_seconds)
+    ]
+    if not providers:
+        return [], 0.0
+    services.heartbeat_record("poll-loop", f"{owner} {len(providers)} provider(s)")
+    counts["resumed"] = counts.get("resumed", 0) + archive.resume_stalled_archives()
+    services.videos_leave_disabled()
+    webhook_delivery.deliver_due()
+    sleep_for = settings.PIPELINE_MAX_POLL_SECONDS
+    for provider in providers:
+        try:
+            counts["submitted"] += submit_pending(provider)
+            with provider.adapter() as adapter:
+                reconcile_unknown(provider, adapter)
+                counts["polled"] += poll_due(provider, adapter)
+        except DATABASE_UNAVAILABLE:
+            raise  # the whole cycle waits for the database, not just this provider
+        except Exception:
+            logger.exception("poll loop: provider %s failed this cycle", provider.name)
+        sleep_for = min(sleep_for, next_due_in(provider), _pending_due_in(provider))
+    return providers, sleep_for
+
+
+def _drop_connection() -> None:
+    """Close a connection the outage broke, so the next query opens a fresh one."""
+    with contextlib.suppress(DatabaseError):
+        connection.close()
 
 
 def _work_waiting() -> bool:
