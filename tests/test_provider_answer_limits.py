@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import socket
 import threading
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 from conftest import make_user
 from emulator_fixtures import INSTANT
+from vertex_keys import service_account_info
 
 from videos import archive, pipeline, services
 from videos.emulator.models import Fault
@@ -251,3 +253,23 @@ def test_a_create_meeting_an_endless_answer_is_reconciled_not_sent_again(provide
     assert video.state == VideoState.READY
     assert emulator.jobs_created("openai") == 1
     assert emulator.received("openai", "create") == 1
+
+
+def test_an_endless_answer_from_vertex_ais_token_endpoint_is_a_transient_error(answering_server):
+    # The service account's token request goes through the same cap as every provider answer.
+    endless = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + b" " * (256 * 1024)
+    token_uri, received = answering_server(endless)
+    info, _ = service_account_info(token_uri + "/token")
+    config = ProviderConfig(
+        kind="vertex", base_url=token_uri, api_key=json.dumps(info), max_response_bytes=64 * 1024, read_timeout=5
+    )
+    started = time.monotonic()
+    with build_provider(config) as provider, pytest.raises(ProviderError) as caught:
+        provider.create(SubmissionSpec(model="veo-3.1-generate-001", prompt="a red fox", size="1280x720", seconds=8))
+    assert time.monotonic() - started < 5
+    assert (caught.value.code, caught.value.permanent, caught.value.outcome_unknown) == (
+        "response_too_large",
+        False,
+        False,
+    )
+    assert received[0].startswith(b"POST /v1/token ")  # the token request, and nothing was created

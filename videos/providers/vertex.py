@@ -33,8 +33,8 @@ from datetime import UTC
 from typing import Any
 
 import httpx
-from google.auth.exceptions import GoogleAuthError
-from google.auth.transport.requests import Request
+from google.auth import transport
+from google.auth.exceptions import GoogleAuthError, TransportError
 from google.oauth2 import service_account as sa
 
 from videos.providers.base import VideoProvider, quote_id
@@ -74,7 +74,62 @@ def service_account(key: str) -> dict[str, Any] | None:
     return info
 
 
-def access_token(info: dict[str, Any]) -> str:
+class _TokenAnswer(transport.Response):
+    def __init__(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        self._status, self._headers, self._data = status, headers, data
+
+    @property
+    def status(self) -> int:
+        return self._status
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self._headers
+
+    @property
+    def data(self) -> bytes:
+        return self._data
+
+
+class CappedTransport(transport.Request):
+    """google-auth's HTTP transport for the token request, over httpx: no environment proxies,
+    no redirects, and an answer read only up to the provider's byte cap (an endless body from
+    the token endpoint is a transient error, not a worker out of memory)."""
+
+    def __init__(self, *, max_bytes: int, timeout: float) -> None:
+        self.max_bytes, self.timeout = max_bytes, timeout
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> _TokenAnswer:
+        try:
+            with (
+                httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout or self.timeout) as client,
+                client.stream(
+                    method, url, content=body, headers={**(headers or {}), "Accept-Encoding": "identity"}
+                ) as answer,
+            ):
+                data = bytearray()
+                for chunk in answer.iter_raw():
+                    data += chunk
+                    if len(data) > self.max_bytes:
+                        raise ProviderError(
+                            f"The token endpoint's answer runs past the {self.max_bytes}-byte limit",
+                            permanent=False,
+                            code="response_too_large",
+                        )
+                return _TokenAnswer(answer.status_code, dict(answer.headers), bytes(data))
+        except httpx.HTTPError as exc:
+            raise TransportError(str(exc)) from exc
+
+
+def access_token(info: dict[str, Any], *, max_bytes: int = 4 * 1024 * 1024, timeout: float = 30) -> str:
     """An OAuth access token for the service account, from google-auth, cached until shortly
     before it expires (one token request per account and hour, not per call)."""
     cache_key = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()
@@ -84,7 +139,7 @@ def access_token(info: dict[str, Any]) -> str:
             return cached[0]
         try:
             credentials = sa.Credentials.from_service_account_info(info, scopes=list(SCOPES))
-            credentials.refresh(Request())
+            credentials.refresh(CappedTransport(max_bytes=max_bytes, timeout=timeout))
         except (GoogleAuthError, ValueError) as exc:
             raise ProviderError(
                 f"The service account could not get an access token: {exc}",
@@ -111,7 +166,8 @@ class VertexVeoProvider(VideoProvider):
 
     def _oauth_headers(self) -> dict[str, str]:
         assert self.account is not None
-        return {**self.config.extra_headers, "Authorization": f"Bearer {access_token(self.account)}"}
+        token = access_token(self.account, max_bytes=self.config.max_response_bytes, timeout=self.config.read_timeout)
+        return {**self.config.extra_headers, "Authorization": f"Bearer {token}"}
 
     def create(self, spec: SubmissionSpec) -> JobStatus:
         if spec.remix_of:
