@@ -112,6 +112,22 @@ def test_the_sweeper_never_expires_a_video_whose_deadline_moved_since_it_looked(
     assert services.video_mark_expired(video.pk)
 
 
+def test_the_sweeper_never_expires_a_video_someone_holds_or_an_archive_is_retrying(providers, media_root):
+    video = new_video(make_user("alice"), providers["emulator-openai"])
+    past = timezone.now() - timedelta(seconds=1)
+    # A poll or an archive holds it: the update leaves it alone, whatever the ids it read said.
+    held = {"lease_owner": "w1", "lease_expires_at": timezone.now() + timedelta(minutes=1)}
+    Video.objects.filter(pk=video.pk).update(
+        state="generating", provider_job_id="video_x", provider_expires_at=past, **held
+    )
+    assert not services.video_mark_expired(video.pk)
+    # An archive between two tries (no lease): it goes on trying while the files may be there.
+    Video.objects.filter(pk=video.pk).update(state="archiving", lease_owner="", lease_expires_at=None)
+    assert not services.video_mark_expired(video.pk)
+    video.refresh_from_db()
+    assert video.state == "archiving"
+
+
 def provider_form(provider: Provider, **changes) -> dict:
     data = {
         "name": provider.name,

@@ -691,14 +691,15 @@ EXPIRED_MESSAGE = "The provider deleted the results before they could be stored.
 
 def video_mark_expired(video_id: str, *, token: str | None = None) -> bool:
     now = timezone.now()
-    query = Video.objects.filter(pk=video_id, state__in=(*AT_PROVIDER, VideoState.ARCHIVING))
     # With a token: the archive that found the results gone. Without: the sweeper or a poll,
-    # which act only on what is still true in this same statement: no archive holds the video
-    # and its deadline has passed (a poll may have moved it since the caller looked).
+    # which act only on what is still true in this same statement: the video is still at the
+    # provider (an archive waiting to try again keeps trying while the results may be there),
+    # nobody holds it, and its deadline has passed (a poll may have moved it since).
     if token is not None:
-        query = query.filter(lease_owner=token)
+        query = Video.objects.filter(pk=video_id, state__in=(*AT_PROVIDER, VideoState.ARCHIVING), lease_owner=token)
     else:
-        query = query.filter(_lease_free(now)).filter(provider_expires_at__lte=now)
+        query = Video.objects.filter(pk=video_id, state__in=AT_PROVIDER, provider_expires_at__lte=now)
+        query = query.filter(_lease_free(now))
     with transaction.atomic():
         changed = query.update(
             state=VideoState.EXPIRED,
