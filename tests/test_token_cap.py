@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
@@ -57,3 +59,28 @@ def test_revoked_and_expired_tokens_leave_room_for_new_ones(alice, bob):
             api_token_create(user=alice, name="refused again")
     # The cap is per account.
     assert api_token_create(user=bob, name="bob's").token.user == bob
+
+
+@pytest.mark.django_db(transaction=True)
+def test_creates_racing_at_once_never_pass_the_cap(alice):
+    # Each thread has its own database connection, as gunicorn workers do; they start together.
+    start = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def create(index: int) -> None:
+        start.wait()
+        try:
+            api_token_create(user=alice, name=f"racer {index}")
+            outcomes.append("made")
+        except TokenCapReached:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create, args=(index,)) for index in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["made", "made"] + ["refused"] * 4
+    assert ApiToken.objects.filter(user=alice).count() == 2
