@@ -558,3 +558,24 @@ def test_an_openrouter_account_out_of_credits_fails_the_video_at_once(providers,
     assert video.error_code == "insufficient_credits"
     assert "credits" in video.error_message
     assert emulator.received("openrouter", "create") == 1
+
+
+def test_a_seedance_video_knows_its_24_hour_deadline_from_submission(providers, media_root):
+    # Ark keeps a task's files 24 hours after it was created.
+    video = drive(new_video(make_user("alice"), providers["emulator-ark"], prompt=f"a harbour {INSTANT}"))
+    assert video.state == "ready"
+    assert abs((video.provider_expires_at - video.submitted_at).total_seconds() - 24 * 3600) < 5
+
+
+def test_fal_is_asked_to_keep_outputs_as_long_as_the_provider_says_the_platform_needs(providers, media_root, emulator):
+    fal = providers["emulator-fal"]
+    fal.retention_seconds = 3 * 24 * 3600  # the operator's setting, not fal's 7-day default
+    fal.save()
+    model = fal.model_names[0]
+    caps = fal.capabilities(model)
+    size = caps.default_size()
+    video = drive(new_video(make_user("alice"), fal, model=model, size=size, seconds=caps.default_seconds(size)))
+    assert video.state == "ready", (video.error_code, video.error_message)
+    job = emulator.job(video.provider_job_id.rsplit("/", 1)[1])
+    assert job.retention_seconds == 3 * 24 * 3600  # X-Fal-Object-Lifecycle-Preference was sent
+    assert abs((video.provider_expires_at - video.submitted_at).total_seconds() - 3 * 24 * 3600) < 5

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError
 
+from videos import catalogue, routing
 from videos.models import Provider, Video, VideoAsset, new_video_id
 
 
@@ -91,3 +92,37 @@ def test_zero_config_has_one_emulator_provider_per_protocol(db):
         "emulator-luma": "luma",
         "emulator-openrouter": "openrouter",
     }
+
+
+def test_zero_config_serves_every_built_in_model_of_every_protocol(client, alice, alice_token):
+    alice.is_staff = True  # staff see which provider model each listed model is served by
+    alice.save()
+    answer = client.get("/v1/models", HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    assert answer.status_code == 200
+    listed = {(entry["provider"], entry["model"]) for model in answer.json()["data"] for entry in model["providers"]}
+    expected = {
+        (provider.name, model)
+        for provider in Provider.objects.filter(is_emulator=True)
+        for model in catalogue.builtin_models(provider.kind)
+    }
+    assert len(expected) >= 28  # every protocol, several models each
+    # One route per provider and model is listed; another name of the same model at the same
+    # provider (Ark's Volcengine id) is reached by that name, or pinned.
+    for provider, model in sorted(expected - listed):
+        for asked in (model, f"{provider}/{model}"):
+            served = routing.resolve(asked)
+            assert served is not None, asked
+            assert [(r.provider.name, r.model) for r in served.routes] == [(provider, model)]
+    assert len(expected - listed) <= 1
+
+
+def test_a_video_asked_for_by_a_providers_other_name_of_a_model_goes_there(client, alice_token):
+    answer = client.post(
+        "/v1/videos",
+        {"model": "doubao-seedance-2-0-260128", "prompt": "a harbour", "size": "1280x720", "seconds": "5"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {alice_token}",
+    )
+    assert answer.status_code == 200, answer.content
+    video = Video.objects.get(pk=answer.json()["id"])
+    assert (video.provider.name, video.model) == ("emulator-ark", "doubao-seedance-2-0-260128")

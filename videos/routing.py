@@ -109,6 +109,19 @@ def resolve(requested: str, models: dict[str, ServedModel] | None = None) -> Ser
             )
             if pinned:
                 return ServedModel(requested, pinned)
+    return _by_provider_name(requested, models)
+
+
+def _by_provider_name(requested: str, models: dict[str, ServedModel]) -> ServedModel | None:
+    """A provider's own name for a model that shares its id with another of its names (Ark's
+    Volcengine `doubao-…` beside BytePlus' `dreamina-…`: one route each is listed), asked for
+    by that name or pinned as `provider/name`."""
+    providers = {route.provider.pk: route.provider for served in models.values() for route in served.routes}
+    provider_name, slash, rest = requested.partition("/")
+    for provider in providers.values():
+        for name in provider.model_names:
+            if name == requested or (slash and provider.name == provider_name and name == rest):
+                return ServedModel(requested, (Route(provider, name, provider.capabilities(name).model_id or name),))
     return None
 
 
