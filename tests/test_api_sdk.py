@@ -320,7 +320,29 @@ def test_every_model_at_every_provider_of_the_development_setup_makes_text_and_i
                 extra_body=extra,
             )
             made[model_id].append(framed.id)
+        if inputs["reference_images"] and inputs["last_frame"]:
+            # Reference images on their own, where the frame video above carried a last frame.
+            ref_seconds = (inputs["reference_images_seconds"] or [seconds])[0]
+            if ref_seconds in caps["seconds_by_size"][size]:
+                referenced = sdk.videos.create(
+                    prompt=f"{model_id} from references {INSTANT}",
+                    model=model_id,
+                    size=size,
+                    seconds=str(ref_seconds),
+                    extra_body={"reference_images": [{"image_url": data_url(64, 64)}]},
+                )
+                made[model_id].append(referenced.id)
+        # What the model cannot do is a 400 naming the parameter, for every model.
+        for param, value in (("seconds", "97"), ("size", "10x10")):
+            wrong = {"size": size, "seconds": str(seconds), param: value}
+            with pytest.raises(openai.BadRequestError) as refused:
+                sdk.videos.create(prompt="never made", model=model_id, **wrong)
+            assert refused.value.body["param"] == param, (model_id, refused.value.body)
     assert len(made) >= 24
+    referenced_models = [
+        m for m, ids in made.items() if any("references" in Video.objects.get(pk=i).prompt for i in ids)
+    ]
+    assert len(referenced_models) >= 4, referenced_models  # Veo on Gemini and Vertex, Seedance, OpenRouter
     assert {Video.objects.get(pk=ids[0]).provider.name for ids in made.values()} == {p.name for p in providers.values()}
     settle_all([video_id for ids in made.values() for video_id in ids])
     for model_id, ids in made.items():
