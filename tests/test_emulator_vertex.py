@@ -101,7 +101,9 @@ def test_a_key_the_emulator_does_not_trust_gets_no_token(emulator, settings):
     assert emulator.jobs_created("vertex") == 0
 
 
-def test_safety_filtered_failed_and_throttled_answers(express, emulator):
+@pytest.mark.parametrize("mode", ["express", "project"])
+def test_safety_filtered_failed_and_throttled_answers(mode, request, emulator):
+    express = request.getfixturevalue(mode)  # an API key, or a service account's OAuth tokens
     filtered = finished(
         express, express.models.generate_videos(model=MODEL, source=source(f"x {INSTANT} [emulator:fail=moderation]"))
     )
