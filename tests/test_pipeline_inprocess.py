@@ -19,6 +19,7 @@ from emulator_fixtures import INSTANT, image_bytes
 from vertex_keys import service_account_info
 
 from videos import archive, pipeline, services
+from videos.emulator.models import Fault
 from videos.models import Video, VideoAsset, VideoState
 from videos.providers import vertex
 
@@ -579,3 +580,29 @@ def test_fal_is_asked_to_keep_outputs_as_long_as_the_provider_says_the_platform_
     job = emulator.job(video.provider_job_id.rsplit("/", 1)[1])
     assert job.retention_seconds == 3 * 24 * 3600  # X-Fal-Object-Lifecycle-Preference was sent
     assert abs((video.provider_expires_at - video.submitted_at).total_seconds() - 3 * 24 * 3600) < 5
+
+
+@pytest.mark.parametrize("name", ["emulator-gemini", "emulator-ark", "emulator-fal", "emulator-runway"])
+def test_a_cut_download_from_the_living_providers_is_resumed_and_stored_whole(providers, media_root, emulator, name):
+    # Keyed downloads (the Gemini API) and public CDN files (Ark, fal, Runway).
+    provider = providers[name]
+    model = provider.model_names[0]
+    caps = provider.capabilities(model)
+    size = caps.default_size()
+    emulator.add_fault("truncate", protocol=provider.kind, operation="content", remaining=2, truncate_at=300_000)
+    video = drive(
+        new_video(
+            make_user("alice"),
+            provider,
+            model=model,
+            size=size,
+            seconds=caps.default_seconds(size),
+            prompt=f"x {INSTANT} [emulator:bytes=3000000]",
+        )
+    )
+    assert video.state == "ready", (video.error_code, video.error_message)
+    stored = video.assets.get(kind="video")
+    data = (media_root / stored.storage_key).read_bytes()
+    assert len(data) == stored.size_bytes == 3_000_000
+    assert hashlib.sha256(data).hexdigest() == stored.sha256
+    assert Fault.objects.get(protocol=provider.kind).hits == 2  # both cuts happened
