@@ -17,6 +17,7 @@ import pytest
 import standardwebhooks
 from conftest import make_user
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.cache import cache
 from django.utils import timezone
 from emulator_fixtures import INSTANT
 
@@ -356,3 +357,60 @@ def test_the_admin_registers_a_gemini_project_webhook_and_refuses_others(pushing
     assert any(m.startswith("emulator-ark: Only Gemini API providers") for m in shown), shown
     gemini.refresh_from_db()
     assert gemini.webhook_secret.startswith("whsec_")
+
+
+def test_absurd_timestamps_and_a_broken_stored_secret_get_clear_answers_not_500s(gemini):
+    provider, url = gemini
+    body = b'{"type": "video.generated", "data": {"id": "x"}}'
+    for stamp in ("9" * 400, "9" * 5000, "-5", "1e9"):
+        headers = {"webhook-id": "msg_t", "webhook-timestamp": stamp, "webhook-signature": "v1,AAAA"}
+        assert httpx.post(url, content=body, headers=headers).status_code == 400, stamp
+    Provider.objects.filter(pk=provider.pk).update(webhook_secret_encrypted="not-a-token")
+    answer = httpx.post(url, content=body, headers=signed(body, secret=provider.webhook_secret))
+    assert answer.status_code == 503
+    provider.webhook_secret = "whsec_!!not base64"
+    provider.save()
+    assert httpx.post(url, content=body, headers=signed(body, secret="whsec_" + "A" * 44)).status_code == 503
+
+
+def test_fal_keys_are_fetched_again_once_when_no_cached_key_matches(pushing, emulator):
+    """fal rotated its keys since the platform cached them: one fresh JWKS, not one per callback."""
+    video = submitted(pushing["emulator-fal"], prompt="a lighthouse [emulator:queue=0,generation=30]")
+    request_id = video.provider_job_id.rsplit("/", 1)[1]
+    provider = pushing["emulator-fal"]
+    key_hash = hashlib.sha256(provider.api_key_encrypted.encode()).hexdigest()[:12]
+    cache.set(
+        f"webhooks:provider-keys:{provider.pk}:{key_hash}",
+        [Ed25519PrivateKey.generate().public_key().public_bytes_raw()],
+    )
+    body = json.dumps({"request_id": request_id, "status": "OK"}).encode()
+    assert httpx.post(hook_url(video), content=body, headers=fal_signed(body, request_id)).json() == {"received": True}
+    fetched = emulator.received("fal", "jwks")
+    forged = fal_signed(body + b" ", request_id, key=Ed25519PrivateKey.generate())
+    assert httpx.post(hook_url(video), content=body + b" ", headers=forged).status_code == 401
+    assert emulator.received("fal", "jwks") == fetched  # a forged signature forces no new fetch
+
+
+def test_callbacks_an_operator_turned_off_are_acknowledged_and_ignored(pushing):
+    provider = pushing["emulator-ark"]
+    video = submitted(provider, prompt="a lighthouse [emulator:queue=0,generation=30]")
+    url = hook_url(video)
+    provider.callbacks = False
+    provider.save()
+    before = video.next_step_at
+    assert httpx.post(url, json={}).json() == {"ignored": True}
+    video.refresh_from_db()
+    assert video.next_step_at == before
+
+
+def test_the_admin_refuses_a_gemini_secret_that_is_not_a_whsec_one(pushing, admin_client):
+    gemini = pushing["emulator-gemini"]
+    answer = admin_client.get(f"/admin/videos/provider/{gemini.pk}/change/")
+    form = answer.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(new_webhook_secret="just-a-password", model_names='["veo-3.1-generate-preview"]')
+    data["model_capabilities"] = "{}"
+    data["sizes"], data["seconds"] = "[]", "[]"
+    refused = admin_client.post(f"/admin/videos/provider/{gemini.pk}/change/", data)
+    assert refused.status_code == 200
+    assert "whsec_ followed by base64" in refused.content.decode()

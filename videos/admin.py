@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from typing import Any
 
@@ -12,6 +14,13 @@ from videos import archive, catalogue, pipeline, services
 from videos.models import Heartbeat, Provider, ProviderState, Video, VideoAsset, VideoState
 from videos.providers.types import ProviderError
 from webhooks import inbound
+
+
+def _is_standard_webhooks_secret(secret: str) -> bool:
+    try:
+        return secret.startswith("whsec_") and len(base64.b64decode(secret[6:], validate=True)) >= 16
+    except (binascii.Error, ValueError):
+        return False
 
 
 class ProviderForm(forms.ModelForm):
@@ -72,6 +81,9 @@ class ProviderForm(forms.ModelForm):
                 self.add_error(
                     "download_hosts", f"{line.strip()!r} is not a host name (one per line, no scheme or path)."
                 )
+        secret = (cleaned.get("new_webhook_secret") or "").strip()
+        if secret and cleaned.get("kind") == "gemini" and not _is_standard_webhooks_secret(secret):
+            self.add_error("new_webhook_secret", "A Gemini API webhook secret is whsec_ followed by base64.")
         # The stored key goes wherever base_url points: whoever moves it must know the key.
         if self.instance.pk and "base_url" in self.changed_data and not cleaned.get("new_api_key"):
             self.add_error(

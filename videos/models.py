@@ -47,6 +47,9 @@ class AuthStyle(models.TextChoices):
     KEY = "key", "Authorization: Key (fal)"
 
 
+WEBHOOK_SECRET_PURPOSE = "provider-callback-secrets"  # noqa: S105 (a key-derivation label)
+
+
 class Provider(models.Model):
     """A configured video provider: where to send jobs, with which key, within which limits."""
 
@@ -127,11 +130,16 @@ class Provider(models.Model):
     # workspace secret, the Gemini API's project webhook): encrypted like the key ---
     @property
     def webhook_secret(self) -> str:
-        return decrypt_key(self.webhook_secret_encrypted) if self.webhook_secret_encrypted else ""
+        return decrypt_key(
+            self.webhook_secret_encrypted,
+            purpose=WEBHOOK_SECRET_PURPOSE,
+            what="A provider's callback signing secret",
+            remedy="Enter it again in the admin (or register the callback URL again).",
+        )
 
     @webhook_secret.setter
     def webhook_secret(self, plain: str) -> None:
-        self.webhook_secret_encrypted = encrypt_key(plain) if plain else ""
+        self.webhook_secret_encrypted = encrypt_key(plain, purpose=WEBHOOK_SECRET_PURPOSE) if plain else ""
 
     # --- what its models can do ---
     def capabilities(self, model: str) -> catalogue.Capabilities:

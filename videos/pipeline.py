@@ -41,6 +41,8 @@ GATHER_SECONDS = 1.0
 # A database that cannot be reached (or, on SQLite, is locked), as opposed to a query's own error.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 DATABASE_RETRY_SECONDS = 2.0
+# Unresolved creates of one account a reconciliation weighs; beyond this it adopts nothing.
+MAX_RIVALS = 500
 
 SUBMIT_UNKNOWN_MESSAGE = (
     "The provider did not answer the request and does not list it. It was not sent "
@@ -310,7 +312,10 @@ def _contested(video: Video, free: list[JobStatus]) -> bool:
     """Whether another unresolved video of the same account could own one of these jobs, judged
     by what the provider's list shows of them: where it carries no prompt (Ark), any rival with
     the same model, size and duration could."""
-    for rival in services.videos_unresolved_beside(video)[:500]:
+    rivals = list(services.videos_unresolved_beside(video)[: MAX_RIVALS + 1])
+    if len(rivals) > MAX_RIVALS:
+        return True  # too many to judge: adopt nothing rather than guess
+    for rival in rivals:
         request = SubmissionSpec(
             model=rival.model,
             prompt=rival.prompt,
@@ -455,8 +460,8 @@ def poll_loop(*, seconds: float | None = None) -> dict[str, int]:
                 break
             time.sleep(max(0.2, min(sleep_for, remaining, 2.0)))
     finally:
-        with contextlib.suppress(DatabaseError):
-            for provider in held:
+        for provider in held:
+            with contextlib.suppress(DatabaseError):
                 throttle.poll_lease_release(provider, owner)
     with contextlib.suppress(DatabaseError):
         if held and seconds is None and _work_waiting():
@@ -485,11 +490,22 @@ def _poll_cycle(owner: str, counts: dict[str, int]) -> tuple[list[Provider], flo
                 reconcile_unknown(provider, adapter)
                 counts["polled"] += poll_due(provider, adapter)
         except DATABASE_UNAVAILABLE:
-            raise  # the whole cycle waits for the database, not just this provider
+            if not _database_reachable():
+                raise  # the whole cycle waits for the database, not just this provider
+            logger.exception("poll loop: provider %s failed this cycle", provider.name)
         except Exception:
             logger.exception("poll loop: provider %s failed this cycle", provider.name)
         sleep_for = min(sleep_for, next_due_in(provider), _pending_due_in(provider))
     return providers, sleep_for
+
+
+def _database_reachable() -> bool:
+    """Whether a query's OperationalError was its own (a deadlock, a timeout, SQLite's lock)
+    rather than the database going away."""
+    try:
+        return connection.is_usable() if connection.connection is not None else False
+    except DatabaseError:
+        return False
 
 
 def _drop_connection() -> None:

@@ -118,11 +118,13 @@ def _by_provider_name(requested: str, models: dict[str, ServedModel]) -> ServedM
     by that name or pinned as `provider/name`."""
     providers = {route.provider.pk: route.provider for served in models.values() for route in served.routes}
     provider_name, slash, rest = requested.partition("/")
-    for provider in providers.values():
-        for name in provider.model_names:
-            if name == requested or (slash and provider.name == provider_name and name == rest):
-                return ServedModel(requested, (Route(provider, name, provider.capabilities(name).model_id or name),))
-    return None
+    found = tuple(
+        Route(provider, name, provider.capabilities(name).model_id or name)
+        for provider in providers.values()  # in the providers' order of preference
+        for name in provider.model_names
+        if name == requested or (slash and provider.name == provider_name and name == rest)
+    )
+    return ServedModel(requested, found) if found else None
 
 
 def default_model() -> ServedModel | None:

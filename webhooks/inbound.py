@@ -32,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
@@ -51,6 +52,7 @@ logger = logging.getLogger("webhooks.inbound")
 MAX_BODY = 1024 * 1024
 SIGNED = {"replicate", "fal", "openrouter"}
 SECRET_CACHE_SECONDS = 3600
+REFETCH_SECONDS = 60
 
 
 def video_token(video_id: str) -> str:
@@ -109,8 +111,9 @@ def receive(request: HttpRequest, provider: str, video_id: str, token: str) -> J
     if found is None:
         return _answer(404, error="Unknown provider.")
     video = Video.objects.filter(pk=video_id, provider=found).only("pk", "provider_id").first()
-    if video is None:
-        return _answer(200, ignored=True)  # a video gone since, or handed to another provider
+    if video is None or not found.callbacks:
+        # A video gone since or handed to another provider, or callbacks the operator turned off.
+        return _answer(200, ignored=True)
     message_id = ""
     if found.kind in SIGNED:
         try:
@@ -133,15 +136,13 @@ def receive_project(request: HttpRequest, provider: str) -> JsonResponse:
     if _declared_length(request) > MAX_BODY or len(request.body) > MAX_BODY:
         return _answer(413, error="The callback body is too large.")
     try:
-        if not found.webhook_secret_encrypted:
-            raise secrets.SignatureError("no signing secret is configured for this provider")
-        message_id = secrets.verify(found.webhook_secret, _headers(request), request.body)
+        message_id = secrets.verify(_operator_secret(found), _headers(request), request.body)
     except secrets.SignatureError as error:
         logger.warning("project callback from provider %s refused: %s", found.name, error)
         return _answer(error.status, error=str(error))
     operation = _operation_name(request.body)
     video = Video.objects.filter(provider=found, provider_job_id=operation).only("pk").first() if operation else None
-    if video is None:
+    if video is None or not found.callbacks:
         return _answer(200, ignored=True)
     return _act(found, video.pk, message_id)
 
@@ -177,20 +178,40 @@ def _verify_signature(provider: Provider, request: HttpRequest) -> str:
     """The delivery's id (for handling a repeat once), or SignatureError."""
     headers, body = _headers(request), request.body
     if provider.kind == "fal":
-        return signatures.verify_fal(_from_provider(provider, "keys"), headers, body)
+        try:
+            return signatures.verify_fal(_from_provider(provider, "keys"), headers, body)
+        except secrets.SignatureError as error:
+            if error.status != 401 or not _may_refetch(provider):
+                raise
+            # fal rotates its keys: a signature no cached key matches is tried once against a fresh
+            # copy of the JWKS, at most once a minute per provider.
+            return signatures.verify_fal(_from_provider(provider, "keys", fresh=True), headers, body)
     if provider.kind == "openrouter":
-        if not provider.webhook_secret_encrypted:
-            raise secrets.SignatureError("no signing secret is configured for this provider")
-        return signatures.verify_openrouter(provider.webhook_secret, headers, body)
+        return signatures.verify_openrouter(_operator_secret(provider), headers, body)
     return secrets.verify(_from_provider(provider, "secret"), headers, body)
 
 
-def _from_provider(provider: Provider, what: str) -> Any:
+def _operator_secret(provider: Provider) -> str:
+    """The signing secret the operator entered (or the registration kept), or SignatureError."""
+    try:
+        secret = provider.webhook_secret
+    except ImproperlyConfigured as error:
+        raise secrets.SignatureError(str(error), status=503) from None
+    if not secret:
+        raise secrets.SignatureError("no signing secret is configured for this provider")
+    return secret
+
+
+def _may_refetch(provider: Provider) -> bool:
+    return cache.add(f"webhooks:provider-keys-refetch:{provider.pk}", 1, REFETCH_SECONDS)
+
+
+def _from_provider(provider: Provider, what: str, *, fresh: bool = False) -> Any:
     """What the provider publishes to check its signatures with (Replicate's secret, fal's keys),
-    asked for once an hour per provider and key."""
+    asked for once an hour per provider and key (or now, `fresh`)."""
     key_hash = hashlib.sha256(provider.api_key_encrypted.encode()).hexdigest()[:12]
     key = f"webhooks:provider-{what}:{provider.pk}:{key_hash}"
-    value = cache.get(key)
+    value = None if fresh else cache.get(key)
     if value:
         return value
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -45,6 +46,16 @@ class SignatureError(ValueError):
         self.status = status
 
 
+def fresh_timestamp(stamp: str, *, name: str, tolerance: int = 300) -> int:
+    """A header's Unix time in seconds, or SignatureError (400) when it is not one or is more
+    than `tolerance` seconds away; over twelve digits is refused before it is parsed."""
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise SignatureError(f"{name} is not a Unix time", status=400)
+    if abs(time.time() - int(stamp)) > tolerance:
+        raise SignatureError(f"{name} is more than five minutes away", status=400)
+    return int(stamp)
+
+
 def verify(secret: str, headers: dict[str, str], body: bytes, *, tolerance: int = 300) -> str:
     """Check a Standard Webhooks delivery (header names in lower case); its `webhook-id`, or
     SignatureError: missing headers, a timestamp more than `tolerance` seconds away, or no
@@ -54,11 +65,11 @@ def verify(secret: str, headers: dict[str, str], body: bytes, *, tolerance: int 
     given = headers.get("webhook-signature", "")
     if not (message_id and stamp and given):
         raise SignatureError("missing webhook-id, webhook-timestamp or webhook-signature")
-    if not (stamp.isascii() and stamp.isdigit()):
-        raise SignatureError("webhook-timestamp is not a Unix time", status=400)
-    if abs(time.time() - int(stamp)) > tolerance:
-        raise SignatureError("webhook-timestamp is more than five minutes away", status=400)
-    expected = signature(secret, message_id, int(stamp), body).encode()
+    moment = fresh_timestamp(stamp, name="webhook-timestamp", tolerance=tolerance)
+    try:
+        expected = signature(secret, message_id, moment, body).encode()
+    except (binascii.Error, ValueError):
+        raise SignatureError("the signing secret configured here is not a whsec_ secret", status=503) from None
     if not any(hmac.compare_digest(expected, part.encode("utf-8", "replace")) for part in given.split()):
         raise SignatureError("the signature does not match")
     return message_id

@@ -97,10 +97,11 @@ def signed_headers(protocol: str, raw: bytes, body: dict[str, Any], *, secret: s
     if protocol in ("replicate", "gemini"):
         # Standard Webhooks: Replicate with the account's secret, Gemini with the webhook's.
         message_id = "msg_" + secrets.token_hex(12)
+        key = replicate_secret() if protocol == "replicate" else secret
         return {
             "webhook-id": message_id,
             "webhook-timestamp": str(stamp),
-            "webhook-signature": signature(secret or replicate_secret(), message_id, stamp, raw),
+            "webhook-signature": signature(key, message_id, stamp, raw),
         }
     if protocol == "fal":
         request_id = str(body.get("request_id", ""))

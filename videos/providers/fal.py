@@ -22,7 +22,7 @@ as the platform needs (`X-Fal-Object-Lifecycle-Preference`).
 
 With a callback URL, the submission asks fal to POST there when the request ends
 (`?fal_webhook=`); fal signs those with Ed25519, and `webhook_keys` reads its public keys from
-the JWKS (`https://rest.fal.ai/.well-known/jwks.json` for fal's own queue host, else
+the JWKS (`https://rest.fal.ai/.well-known/jwks.json` for fal's own hosts, else
 `{base URL}/.well-known/jwks.json`, where the emulator and gateways serve theirs).
 """
 
@@ -42,7 +42,7 @@ from videos.providers.polling import ListPage
 from videos.providers.status import describe_failure
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobStatus, ProviderError, SubmissionSpec
 
-FAL_QUEUE_HOST = "queue.fal.run"
+FAL_HOSTS = ("fal.run", "fal.ai")  # fal's own hosts (queue.fal.run...), whose keys are fal's
 FAL_JWKS_URL = "https://rest.fal.ai/.well-known/jwks.json"
 ENDPOINT_ID = re.compile(r"^[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+$")
 JOB_PATH = re.compile(r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/requests/[A-Za-z0-9-]{1,100}$")
@@ -101,7 +101,8 @@ class FalQueueProvider(VideoProvider):
         return JobStatus(job_id=job_id, state="queued", raw_status=str(answer.get("status") or "IN_QUEUE"), raw=answer)
 
     def jwks_url(self) -> str:
-        if (urlsplit(self.config.base_url).hostname or "").lower() == FAL_QUEUE_HOST:
+        host = (urlsplit(self.config.base_url).hostname or "").lower()
+        if host in FAL_HOSTS or host.endswith(tuple("." + name for name in FAL_HOSTS)):
             return FAL_JWKS_URL
         return self.config.base_url + "/.well-known/jwks.json"
 

@@ -16,6 +16,7 @@ that says why, never retried.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from typing import Any
 
@@ -23,6 +24,8 @@ from videos.providers.base import VideoProvider, quote_id
 from videos.providers.polling import ListPage
 from videos.providers.status import GENERATION_FAILED
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobStatus, ProviderError, SpecImage, SubmissionSpec
+
+logger = logging.getLogger("videos.providers")
 
 # What an operation name may look like: it becomes a path, so nothing else gets through.
 OPERATION_NAME = re.compile(r"^models/[A-Za-z0-9._-]{1,100}/operations/[A-Za-z0-9_-]{1,100}$")
@@ -83,19 +86,23 @@ class GeminiVeoProvider(VideoProvider):
         """Ask the project to POST `video.generated` events to `uri` (`POST /webhooks`), in place
         of an earlier registration of the same URI; the signing secret it answers is shown this
         once."""
-        listed = self.http.request_json("GET", "/webhooks")
-        for hook in listed.get("webhooks") or ():
-            if (
-                isinstance(hook, dict)
-                and hook.get("uri") == uri
-                and re.fullmatch(r"[A-Za-z0-9_-]{1,100}", str(hook.get("id")))
-            ):
-                self.http.request("DELETE", f"/webhooks/{hook['id']}")
         body = {"name": name, "uri": uri, "subscribed_events": ["video.generated"]}
         answer = self.http.request_json("POST", "/webhooks", json=body)
         secret = answer.get("new_signing_secret", answer.get("newSigningSecret"))
         if not isinstance(secret, str) or not secret.startswith("whsec_"):
             raise ProviderError("The Gemini API answered no webhook signing secret", permanent=False, code="bad_answer")
+        # Only now that the new one exists: the earlier registrations of the same URI go. The
+        # secret is the caller's to keep even if this tidying fails (they then stay registered).
+        try:
+            listed = self.http.request_json("GET", "/webhooks")
+            for hook in listed.get("webhooks") or ():
+                hook_id = str(hook.get("id")) if isinstance(hook, dict) else ""
+                if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", hook_id) or hook_id == answer.get("id"):
+                    continue
+                if hook.get("uri") == uri:
+                    self.http.request("DELETE", f"/webhooks/{hook_id}")
+        except ProviderError as error:
+            logger.warning("provider %s: earlier webhook registrations were not removed: %r", self.config.name, error)
         return secret
 
     def retrieve(self, job_id: str) -> JobStatus:
