@@ -22,6 +22,7 @@ from django.utils import timezone
 from emulator_fixtures import INSTANT
 
 from videos import archive, pipeline, services
+from videos.emulator import control
 from videos.emulator.models import Job, Webhook
 from videos.emulator.signing import FAL_USER_ID, fal_key, openrouter_secret, replicate_secret
 from videos.models import Provider, ProviderState, Video
@@ -414,3 +415,12 @@ def test_the_admin_refuses_a_gemini_secret_that_is_not_a_whsec_one(pushing, admi
     refused = admin_client.post(f"/admin/videos/provider/{gemini.pk}/change/", data)
     assert refused.status_code == 200
     assert "whsec_ followed by base64" in refused.content.decode()
+
+
+def test_the_emulators_reset_forgets_the_callbacks_it_has_not_sent(pushing):
+    video = submitted(pushing["emulator-ark"], prompt="a lighthouse [emulator:queue=0,generation=1]")
+    before = video.next_step_at
+    assert control.reset() is None
+    time.sleep(2)  # past the job's end: its callback would have come by now
+    video.refresh_from_db()
+    assert video.next_step_at == before

@@ -63,10 +63,28 @@ def remember(request: HttpRequest, job: Job, url: object, build: Build, *, secre
     delay = max(0.0, (job.finished_at - timezone.now()).total_seconds()) + 0.05
     timer = threading.Timer(delay, _fire, args=(job.pk, build))
     timer.daemon = True
+    with _pending_lock:
+        _pending.add(timer)
     timer.start()
 
 
+_pending: set[threading.Timer] = set()
+_pending_lock = threading.Lock()
+
+
+def cancel_pending() -> int:
+    """Forget the callbacks not yet sent (the control API's reset): how many there were."""
+    with _pending_lock:
+        timers = list(_pending)
+        _pending.clear()
+    for timer in timers:
+        timer.cancel()
+    return len(timers)
+
+
 def _fire(job_id: int, build: Build) -> None:
+    with _pending_lock:
+        _pending.discard(threading.current_thread())
     close_old_connections()
     try:
         job = Job.objects.filter(pk=job_id).first()

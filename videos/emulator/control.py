@@ -7,8 +7,9 @@
     DELETE /emulator/_control/faults/{id}     remove one
     GET    /emulator/_control/counters        {"counters": {"openai": {"create": 3, ...}},
                                                "jobs_created": {"openai": 2, "azure": 0}}
-    POST   /emulator/_control/reset           forget faults, counters and rate windows;
-                                              {"jobs": true} forgets the jobs too
+    POST   /emulator/_control/reset           forget faults, counters, rate windows and the
+                                              callbacks not yet sent; {"jobs": true} forgets
+                                              the jobs too
 
 Every call needs the emulator's API key (Authorization: Bearer or api-key).
 """
@@ -22,7 +23,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from videos.emulator import accounting
+from videos.emulator import accounting, callbacks
 from videos.emulator.endpoint import key_is_valid
 from videos.emulator.models import PROTOCOLS as EMULATED_PROTOCOLS
 from videos.emulator.models import Counter, Fault, Job, RateWindow
@@ -129,6 +130,7 @@ def counters(request: HttpRequest) -> HttpResponse:
 
 
 def reset(*, jobs: bool = False) -> None:
+    callbacks.cancel_pending()
     with transaction.atomic():
         Fault.objects.all().delete()
         Counter.objects.all().delete()
