@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -92,6 +93,17 @@ def _read(key: str) -> bytes:
         return handle.read()
 
 
+def _request_shape(video: Video) -> dict[str, Any]:
+    """What a provider's job list can show of a video's request (and reconciliation matches)."""
+    return {
+        "model": video.model,
+        "prompt": video.prompt,
+        "size": video.size,
+        "seconds": video.seconds,
+        "remix_of": video.remix_source.provider_job_id if video.remix_source_id and video.remix_source else None,
+    }
+
+
 def submission_spec(video: Video) -> SubmissionSpec:
     image = _read(video.input_image_key) if video.input_image_key else None
     more: dict[str, list[SpecImage]] = {"last_frame": [], "reference": []}
@@ -100,15 +112,11 @@ def submission_spec(video: Video) -> SubmissionSpec:
     options = video.options or {}
     record = video.capabilities
     return SubmissionSpec(
-        model=video.model,
-        prompt=video.prompt,
-        size=video.size,
-        seconds=video.seconds,
+        **_request_shape(video),
         n_variants=video.n_variants,
         input_image=image,
         input_filename="input." + video.input_image_key.rsplit(".", 1)[-1] if image else "input.png",
         input_content_type=video.input_image_type or "image/png",
-        remix_of=video.remix_source.provider_job_id if video.remix_source_id and video.remix_source else None,
         last_frame=more["last_frame"][0] if more["last_frame"] else None,
         reference_images=tuple(more["reference"]),
         negative_prompt=options.get("negative_prompt"),
@@ -316,13 +324,7 @@ def _contested(video: Video, free: list[JobStatus]) -> bool:
     if len(rivals) > MAX_RIVALS:
         return True  # too many to judge: adopt nothing rather than guess
     for rival in rivals:
-        request = SubmissionSpec(
-            model=rival.model,
-            prompt=rival.prompt,
-            size=rival.size,
-            seconds=rival.seconds,
-            remix_of=rival.remix_source.provider_job_id if rival.remix_source else None,
-        )
+        request = SubmissionSpec(**_request_shape(rival))
         since = rival.submit_started_at or rival.created_at
         if any(job.client_reference in (None, rival.pk) and looks_like(job, request, since=since) for job in free):
             return True
@@ -489,11 +491,9 @@ def _poll_cycle(owner: str, counts: dict[str, int]) -> tuple[list[Provider], flo
             with provider.adapter() as adapter:
                 reconcile_unknown(provider, adapter)
                 counts["polled"] += poll_due(provider, adapter)
-        except DATABASE_UNAVAILABLE:
-            if not _database_reachable():
+        except Exception as error:
+            if isinstance(error, DATABASE_UNAVAILABLE) and not _database_reachable():
                 raise  # the whole cycle waits for the database, not just this provider
-            logger.exception("poll loop: provider %s failed this cycle", provider.name)
-        except Exception:
             logger.exception("poll loop: provider %s failed this cycle", provider.name)
         sleep_for = min(sleep_for, next_due_in(provider), _pending_due_in(provider))
     return providers, sleep_for

@@ -41,6 +41,24 @@ class Answer:
         return jsonlib.loads(self.body)
 
 
+def json_object(answer: Answer, *, what: str, create: bool) -> dict[str, Any]:
+    """The answer's JSON object, or a transient error (an unknown outcome for a create)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        content_type = answer.headers.get("content-type", "")
+        raise ProviderError(
+            f"{what}: the provider answered {answer.status_code} without a JSON object ({content_type})",
+            permanent=False,
+            code="invalid_response",
+            status_code=answer.status_code,
+            outcome_unknown=create,
+        )
+    return body
+
+
 class ForceMultipart(dict):
     """httpx only encodes multipart when `files` is truthy; creates are multipart even without a file."""
 
@@ -114,18 +132,47 @@ class ProviderHttp:
         """One call, no retries. `create=True` marks calls that start billable work; `max_bytes`
         raises the answer's cap for one call that carries media (Vertex's inline videos)."""
         what = f"{method} {path}"
-        self.calls += 1
         # Identity: a compressed body would be inflated in steps the byte cap cannot bound.
         sent = {"Accept": "application/json", "Accept-Encoding": "identity", **(headers or {}), **self.auth_headers()}
         request = self.client.build_request(
             method, self.url(path), params=self.params(params), json=json, data=data, files=files, headers=sent
         )
+        return self._exchange(request, what=what, create=create, expect=expect, max_bytes=max_bytes)
+
+    def plain(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect: tuple[int, ...] | None = None,
+    ) -> Answer:
+        """One call to an address the adapter names itself (never one an answer named), without
+        the provider's credentials and within the cap: fal's webhook keys, Vertex AI's token
+        endpoint. Any status is answered unless `expect` names the ones to accept."""
+        sent = {"Accept-Encoding": "identity", "User-Agent": self.config.user_agent, **(headers or {})}
+        request = httpx.Request(
+            method, url, content=content, headers=sent, extensions={"timeout": self.timeout.as_dict()}
+        )
+        return self._exchange(request, what=f"{method} {url}", create=False, expect=expect)
+
+    def _exchange(
+        self,
+        request: httpx.Request,
+        *,
+        what: str,
+        create: bool,
+        expect: tuple[int, ...] | None,
+        max_bytes: int | None = None,
+    ) -> Answer:
+        self.calls += 1
         try:
             response = self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise error_from_transport(exc, create=create, what=what) from exc
         try:
-            if response.status_code not in expect:
+            if expect is not None and response.status_code not in expect:
                 error = error_from_response(response, create=create)
                 logger.info("provider %s: %s answered %s: %r", self.config.name, what, response.status_code, error)
                 raise error
@@ -180,46 +227,14 @@ class ProviderHttp:
         return error
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        create = bool(kwargs.get("create"))
-        response = self.request(method, path, **kwargs)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            content_type = response.headers.get("content-type", "")
-            raise ProviderError(
-                f"{method} {path}: the provider answered {response.status_code} without a JSON object ({content_type})",
-                permanent=False,
-                code="invalid_response",
-                status_code=response.status_code,
-                outcome_unknown=create,
-            )
-        return body
+        return json_object(
+            self.request(method, path, **kwargs), what=f"{method} {path}", create=bool(kwargs.get("create"))
+        )
 
     def public_json(self, url: str) -> dict[str, Any]:
-        """GET a public JSON document at an address the adapter names itself (never one an answer
-        named), without credentials and within the cap: fal's webhook signing keys."""
-        self.calls += 1
-        headers = {"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": self.config.user_agent}
-        request = httpx.Request("GET", url, headers=headers, extensions={"timeout": self.timeout.as_dict()})
-        try:
-            response = self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise error_from_transport(exc, create=False, what=f"GET {url}") from exc
-        try:
-            if response.status_code != 200:
-                raise error_from_response(response)
-            body = self._read_capped(response, create=False, what=f"GET {url}")
-        finally:
-            response.close()
-        try:
-            document = jsonlib.loads(body)
-        except ValueError:
-            document = None
-        if not isinstance(document, dict):
-            raise ProviderError(f"GET {url}: not a JSON object", permanent=False, code="invalid_response")
-        return document
+        """A public JSON document (fal's webhook keys), without credentials and within the cap."""
+        answer = self.plain("GET", url, headers={"Accept": "application/json"}, expect=(200,))
+        return json_object(answer, what=f"GET {url}", create=False)
 
     @contextmanager
     def open_asset(self, asset: AssetRef, *, offset: int = 0, if_range: str | None = None) -> Iterator[AssetStream]:

@@ -34,12 +34,13 @@ from typing import Any
 
 import httpx
 from google.auth import transport
-from google.auth.exceptions import GoogleAuthError, TransportError
+from google.auth.exceptions import GoogleAuthError
 from google.oauth2 import service_account as sa
 
 from videos.providers.base import VideoProvider, quote_id
 from videos.providers.downloads import AssetStream
 from videos.providers.gemini import inline_image, veo_shape
+from videos.providers.http import ProviderHttp
 from videos.providers.polling import ListPage
 from videos.providers.status import GENERATION_FAILED
 from videos.providers.types import VIDEO_TYPES, AssetRef, JobStatus, ProviderConfig, ProviderError, SubmissionSpec
@@ -92,12 +93,12 @@ class _TokenAnswer(transport.Response):
 
 
 class CappedTransport(transport.Request):
-    """google-auth's HTTP transport for the token request, over httpx: no environment proxies,
-    no redirects, and an answer read only up to the provider's byte cap (an endless body from
-    the token endpoint is a transient error, not a worker out of memory)."""
+    """google-auth's HTTP transport for the token request, through the provider's HTTP helper:
+    no environment proxies, no redirects, no provider credentials, and an answer read only up to
+    the byte cap (an endless body from the token endpoint is a transient error)."""
 
-    def __init__(self, *, max_bytes: int, timeout: float) -> None:
-        self.max_bytes, self.timeout = max_bytes, timeout
+    def __init__(self, http: ProviderHttp) -> None:
+        self.http = http
 
     def __call__(
         self,
@@ -108,28 +109,11 @@ class CappedTransport(transport.Request):
         timeout: float | None = None,
         **kwargs: Any,
     ) -> _TokenAnswer:
-        try:
-            with (
-                httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout or self.timeout) as client,
-                client.stream(
-                    method, url, content=body, headers={**(headers or {}), "Accept-Encoding": "identity"}
-                ) as answer,
-            ):
-                data = bytearray()
-                for chunk in answer.iter_raw():
-                    data += chunk
-                    if len(data) > self.max_bytes:
-                        raise ProviderError(
-                            f"The token endpoint's answer runs past the {self.max_bytes}-byte limit",
-                            permanent=False,
-                            code="response_too_large",
-                        )
-                return _TokenAnswer(answer.status_code, dict(answer.headers), bytes(data))
-        except httpx.HTTPError as exc:
-            raise TransportError(str(exc)) from exc
+        answer = self.http.plain(method, url, content=body, headers=headers)
+        return _TokenAnswer(answer.status_code, dict(answer.headers), answer.body)
 
 
-def access_token(info: dict[str, Any], *, max_bytes: int = 4 * 1024 * 1024, timeout: float = 30) -> str:
+def access_token(info: dict[str, Any], http: ProviderHttp) -> str:
     """An OAuth access token for the service account, from google-auth, cached until shortly
     before it expires (one token request per account and hour, not per call)."""
     cache_key = hashlib.sha256(json.dumps(info, sort_keys=True).encode()).hexdigest()
@@ -139,7 +123,7 @@ def access_token(info: dict[str, Any], *, max_bytes: int = 4 * 1024 * 1024, time
             return cached[0]
         try:
             credentials = sa.Credentials.from_service_account_info(info, scopes=list(SCOPES))
-            credentials.refresh(CappedTransport(max_bytes=max_bytes, timeout=timeout))
+            credentials.refresh(CappedTransport(http))
         except (GoogleAuthError, ValueError) as exc:
             raise ProviderError(
                 f"The service account could not get an access token: {exc}",
@@ -166,7 +150,7 @@ class VertexVeoProvider(VideoProvider):
 
     def _oauth_headers(self) -> dict[str, str]:
         assert self.account is not None
-        token = access_token(self.account, max_bytes=self.config.max_response_bytes, timeout=self.config.read_timeout)
+        token = access_token(self.account, self.http)
         return {**self.config.extra_headers, "Authorization": f"Bearer {token}"}
 
     def create(self, spec: SubmissionSpec) -> JobStatus:
