@@ -8,7 +8,9 @@ A finished operation lists one sample per requested video, each a `files/{file}`
 host behind the key; the download redirects to a signed address that needs no key, as the
 real service's does. A moderation outcome finishes as a safety-filtered operation (done, no
 sample, `raiMediaFilteredReasons`), an internal one as a `google.rpc.Status` error. Files are
-kept two days after creation (EMULATOR_GEMINI_RETENTION_SECONDS).
+kept two days after creation (EMULATOR_GEMINI_RETENTION_SECONDS). An instance's `video`
+(`{uri}` of a file it still holds) asks for an extension: the result is that video followed by
+seven new seconds, at 720p, one per request.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from typing import Any
 
@@ -58,6 +61,10 @@ PARAMETERS = {
 VERTEX_ONLY = {"seed", "generateAudio", "storageUri", "fps", "pubsubTopic", "compressionQuality", "resizeMode"}
 INSTANCE_FIELDS = {"prompt", "image", "lastFrame", "referenceImages", "video"}
 MAX_SAMPLES = 4
+# Video extension (PROVIDERS-LIVING.md section 1.1, `video`): seven seconds more each time.
+EXTENSION_SECONDS = 7
+MAX_EXTENSION_INPUT_SECONDS = 141
+FILE_URI = re.compile(r"/files/([a-z0-9]+):download")
 EVENTS = {"video.generated", "batch.succeeded", "batch.failed", "batch.cancelled", "batch.expired"}
 
 
@@ -145,6 +152,22 @@ def _parse(request: HttpRequest, model: str) -> dict[str, Any]:
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
         raise invalid(f"sampleCount must be between 1 and {MAX_SAMPLES}.")
     inputs: dict[str, Any] = {}
+    seconds = duration
+    if "video" in instance:
+        source = _extension_source(instance, parameters, model, resolution)
+        if (aspect, resolution) != _shape_of(source):
+            raise invalid(
+                f"Aspect ratio of the input video must be {aspect}, but got: {_shape_of(source)[0]}."
+                if resolution == "720p"
+                else "Video extension supports 720p only."
+            )
+        if duration != 8:
+            raise invalid("Video extension requires durationSeconds of 8.")
+        if samples != 1:
+            raise invalid("Video extension makes one video per request.")
+        inputs["video"] = {"file": source["file"], "seconds": source["seconds"]}
+        # One video: the input followed by seven new seconds.
+        seconds = source["seconds"] + EXTENSION_SECONDS
     if "image" in instance:
         inputs["image"] = _image(instance["image"], "instances[0].image")
     if "lastFrame" in instance:
@@ -166,10 +189,49 @@ def _parse(request: HttpRequest, model: str) -> dict[str, Any]:
         "prompt": prompt,
         "width": width,
         "height": height,
-        "seconds": duration,
+        "seconds": seconds,
         "samples": samples,
         "inputs": inputs,
     }
+
+
+def _extension_source(instance: dict[str, Any], parameters: dict[str, Any], model: str, resolution: str) -> dict:
+    """The held file an extension continues (`video: {uri}` as a finished operation named it):
+    made by Veo here, finished, not expired, 720p, at most 141 s; no frames beside it."""
+    if model == "veo-3.1-lite-generate-preview":
+        raise invalid("Video extension is not supported by this model.")
+    for name in ("image", "lastFrame", "referenceImages"):
+        if name in instance:
+            raise invalid(f"`{name}` cannot be combined with an input video.")
+    if resolution != "720p":
+        raise invalid("Video extension supports 720p only.")
+    person = parameters.get("personGeneration", "allow_all")
+    if person != "allow_all":
+        raise invalid(f"personGeneration {person!r} is not supported for video extension; use allow_all.")
+    video = instance["video"]
+    uri = video.get("uri") if isinstance(video, dict) else None
+    if not isinstance(video, dict) or set(video) - {"uri", "encoding"} or not isinstance(uri, str):
+        raise invalid("Invalid value at 'instances[0].video': give the uri of a video from a previous generation.")
+    match = FILE_URI.search(uri)
+    if match is None or not uri.startswith(("https://", "http://")):
+        raise invalid("Invalid value at 'instances[0].video.uri': not a file of this API.")
+    try:
+        job, _index = _file_job(match.group(1))
+    except ApiError:
+        raise invalid(
+            "The input video was not found: only videos generated or referenced in the last two days can be extended."
+        ) from None
+    total = job.seconds
+    if total > MAX_EXTENSION_INPUT_SECONDS:
+        raise invalid(
+            f"The input video is {total} seconds long; at most {MAX_EXTENSION_INPUT_SECONDS} can be extended."
+        )
+    return {"file": match.group(1), "seconds": total, "width": job.width, "height": job.height}
+
+
+def _shape_of(source: dict) -> tuple[str, str]:
+    width, height = source["width"], source["height"]
+    return next((shape for shape, size in SHAPES.items() if size == (width, height)), ("?", "?"))
 
 
 def create(request: HttpRequest, version: str, model: str) -> HttpResponse:

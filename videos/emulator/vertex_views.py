@@ -8,11 +8,15 @@ it too, or an OAuth access token from the emulator's token endpoint (videos.emul
 A finished operation carries each video inline as base64 (`videos[].bytesBase64Encoded`), or,
 when the request named a `storageUri`, a `gcsUri` under it. Moderation finishes as a
 safety-filtered response (`raiMediaFilteredCount`, no video), an internal failure as an error.
+An instance's `video` (the MP4 inline, or a `gcsUri`) asks for an extension: seven seconds
+more, at 720p, one video per request.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import json
 from typing import Any
 
@@ -24,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from videos.emulator import accounting, content, faults, jobs, media, oauth
 from videos.emulator.endpoint import endpoint
 from videos.emulator.errors import ApiError, render
-from videos.emulator.gemini_views import DURATIONS, SHAPES, _image
+from videos.emulator.gemini_views import DURATIONS, EXTENSION_SECONDS, SHAPES, _image
 from videos.emulator.lifecycle import snapshot
 from videos.emulator.models import Job
 
@@ -82,9 +86,15 @@ def _parse(body: Any, model: str) -> dict[str, Any]:
     if (aspect, resolution) not in SHAPES:
         raise invalid(f"Unsupported aspect ratio {aspect!r} or resolution {resolution!r}.")
     duration = parameters.get("durationSeconds", 8)
-    if isinstance(duration, bool) or duration not in DURATIONS:
+    extension = "video" in instance
+    if extension:
+        if duration != EXTENSION_SECONDS:
+            raise invalid(
+                f"Video extension adds {EXTENSION_SECONDS} seconds: set durationSeconds to {EXTENSION_SECONDS}."
+            )
+    elif isinstance(duration, bool) or duration not in DURATIONS:
         raise invalid(f"Unsupported output video duration {duration} seconds, supported durations are [8,6,4].")
-    if resolution in ("1080p", "4k") and duration != 8:
+    elif resolution in ("1080p", "4k") and duration != 8:
         raise invalid(f"{resolution} videos must be 8 seconds long.")
     samples = parameters.get("sampleCount", 1)
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 4:
@@ -97,6 +107,12 @@ def _parse(body: Any, model: str) -> dict[str, Any]:
         for name in ("seed", "generateAudio", "negativePrompt", "storageUri")
         if name in parameters
     }
+    if extension:
+        if resolution != "720p":
+            raise invalid("Video extension supports 720p only.")
+        if samples != 1:
+            raise invalid("Video extension makes one video per request.")
+        inputs["video"] = _video(instance["video"])
     for field in ("image", "lastFrame"):
         if field in instance:
             inputs[field] = _image(instance[field], f"instances[0].{field}")
@@ -117,6 +133,29 @@ def _parse(body: Any, model: str) -> dict[str, Any]:
         "samples": samples,
         "inputs": inputs,
     }
+
+
+def _video(value: object) -> dict[str, str]:
+    """An extension's input: the MP4 itself (`bytesBase64Encoded`) or a `gcsUri`, with its type."""
+    where = "instances[0].video"
+    if not isinstance(value, dict) or set(value) - {"bytesBase64Encoded", "gcsUri", "mimeType"}:
+        raise invalid(f"Invalid value at '{where}': expected a video object.")
+    if ("bytesBase64Encoded" in value) == ("gcsUri" in value):
+        raise invalid(f"Invalid value at '{where}': give exactly one of bytesBase64Encoded and gcsUri.")
+    if value.get("mimeType", "video/mp4") != "video/mp4":
+        raise invalid(f"Invalid value at '{where}.mimeType': only video/mp4 can be extended.")
+    if "gcsUri" in value:
+        uri = value["gcsUri"]
+        if not isinstance(uri, str) or not uri.startswith("gs://") or "/" not in uri[5:]:
+            raise invalid(f"Invalid value at '{where}.gcsUri': expected gs://bucket/object.")
+        return {"gcsUri": uri}
+    try:
+        raw = base64.b64decode(str(value["bytesBase64Encoded"]), validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(f"Invalid value at '{where}.bytesBase64Encoded': not valid base64.") from None
+    if raw[4:8] != b"ftyp":
+        raise invalid("The input video is not an MP4 file.")
+    return {"bytes": str(len(raw)), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def _body(request: HttpRequest) -> Any:
