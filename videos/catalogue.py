@@ -53,6 +53,13 @@ class Capabilities:
     negative_prompt: bool = False
     seed: bool = False
     remix: bool = False
+    # Whether a finished video of this model can be extended (`POST /v1/videos/extensions`), by
+    # how many seconds (empty: any of `seconds`) and from which sizes of source (empty: any).
+    extend: bool = False
+    extend_seconds: tuple[int, ...] = ()
+    extend_sizes: tuple[str, ...] = ()
+    # The longest video that can still be extended (0: no limit).
+    extend_max_seconds: int = 0
     retention_seconds: int = 3600
     retention_from: RetentionFrom = "completion"
     # Words shown to people: the model's name in the form and in /v1/models.
@@ -75,6 +82,16 @@ class Capabilities:
             problems.append("max_variants must be between 1 and 8")
         if not isinstance(self.reference_images, int) or not 0 <= self.reference_images <= 8:
             problems.append("reference_images must be between 0 and 8")
+        if any(not _is_size(size) for size in self.extend_sizes):
+            problems.append("extend_sizes must be a list of WIDTHxHEIGHT strings")
+        if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in self.extend_seconds):
+            problems.append("extend_seconds must be a list of positive whole numbers")
+        if (
+            isinstance(self.extend_max_seconds, bool)
+            or not isinstance(self.extend_max_seconds, int)
+            or (self.extend_max_seconds < 0)
+        ):
+            problems.append("extend_max_seconds must be a whole number, 0 for no limit")
         if self.audio not in ("none", "always", "optional"):
             problems.append("audio must be 'none', 'always' or 'optional'")
         if self.retention_from not in ("completion", "creation"):
@@ -95,6 +112,14 @@ class Capabilities:
 
     def variants_for(self, size: str) -> int:
         return min(self.max_variants, self.variants_by_size.get(size, self.max_variants))
+
+    def extension_seconds(self) -> tuple[int, ...]:
+        """How many seconds an extension may add (none when the model cannot extend)."""
+        return (self.extend_seconds or self.seconds) if self.extend else ()
+
+    def extends_from(self, size: str) -> bool:
+        """Whether a finished video of this size can be extended."""
+        return self.extend and (not self.extend_sizes or size in self.extend_sizes)
 
     def default_size(self) -> str:
         return "720x1280" if "720x1280" in self.sizes else self.sizes[0]
@@ -138,6 +163,12 @@ class Capabilities:
             "negative_prompt": self.negative_prompt,
             "seed": self.seed,
             "remix": self.remix,
+            "extend": {
+                "supported": self.extend,
+                "seconds": [str(s) for s in self.extension_seconds()],
+                "sizes": list(self.extend_sizes or self.sizes) if self.extend else [],
+                "max_video_seconds": self.extend_max_seconds or None,
+            },
             "retention_seconds": self.retention_seconds,
             "retention_from": self.retention_from,
         }
@@ -157,11 +188,11 @@ def _ints(value: Any) -> tuple[int, ...]:
 
 
 def _coerce(name: str, value: Any) -> Any:
-    if name == "sizes":
+    if name in ("sizes", "extend_sizes"):
         if not isinstance(value, (list, tuple)):
             raise TypeError("expected a list of sizes")
         return tuple(str(item) for item in value)
-    if name in ("seconds", "reference_seconds"):
+    if name in ("seconds", "reference_seconds", "extend_seconds"):
         return _ints(value)
     if name == "seconds_by_size":
         if not isinstance(value, Mapping):
@@ -175,11 +206,11 @@ def _coerce(name: str, value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise TypeError("expected an object")
         return MappingProxyType(dict(value))
-    if name in ("first_frame", "last_frame", "negative_prompt", "seed", "remix"):
+    if name in ("first_frame", "last_frame", "negative_prompt", "seed", "remix", "extend"):
         if not isinstance(value, bool):
             raise TypeError("expected true or false")
         return value
-    if name in ("max_variants", "reference_images", "retention_seconds"):
+    if name in ("max_variants", "reference_images", "retention_seconds", "extend_max_seconds"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError("expected a whole number")
         return value
@@ -348,16 +379,24 @@ KIND_DEFAULTS: dict[str, Capabilities] = {
 _VEO_4K = ("3840x2160", "2160x3840")
 _VEO_SECONDS_BY_SIZE = MappingProxyType({"1920x1080": (8,), "1080x1920": (8,), "3840x2160": (8,), "2160x3840": (8,)})
 
+# Veo's extension adds 7 s to a 720p video: on the Gemini API (not Lite) to one it made and
+# still holds, up to 141 s long; on Vertex AI to a video of up to 30 s sent with the request.
+_VEO_720P = ("1280x720", "720x1280")
+_GEMINI_EXTEND = {"extend": True, "extend_seconds": (7,), "extend_sizes": _VEO_720P, "extend_max_seconds": 141}
+_VERTEX_EXTEND = {"extend": True, "extend_seconds": (7,), "extend_sizes": _VEO_720P, "extend_max_seconds": 30}
+
 # Built-in entries: (protocol, model id) -> what differs from the protocol's defaults.
 BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     ("openai", "sora-2"): {"label": "Sora 2"},
     ("openai", "sora-2-pro"): {"label": "Sora 2 Pro"},
     ("gemini", "veo-3.1-generate-preview"): {
+        **_GEMINI_EXTEND,
         "label": "Veo 3.1",
         "sizes": KIND_DEFAULTS["gemini"].sizes + _VEO_4K,
         "seconds_by_size": _VEO_SECONDS_BY_SIZE,
     },
     ("gemini", "veo-3.1-fast-generate-preview"): {
+        **_GEMINI_EXTEND,
         "label": "Veo 3.1 Fast",
         "sizes": KIND_DEFAULTS["gemini"].sizes + _VEO_4K,
         "seconds_by_size": _VEO_SECONDS_BY_SIZE,
@@ -365,16 +404,22 @@ BUILTIN: dict[tuple[str, str], dict[str, Any]] = {
     # Lite: 720p and 1080p, no reference images.
     ("gemini", "veo-3.1-lite-generate-preview"): {"label": "Veo 3.1 Lite", "reference_images": 0},
     ("vertex", "veo-3.1-generate-001"): {
+        **_VERTEX_EXTEND,
         "label": "Veo 3.1 (Vertex AI)",
         "sizes": KIND_DEFAULTS["vertex"].sizes + _VEO_4K,
         "seconds_by_size": _VEO_SECONDS_BY_SIZE,
     },
     ("vertex", "veo-3.1-fast-generate-001"): {
+        **_VERTEX_EXTEND,
         "label": "Veo 3.1 Fast (Vertex AI)",
         "sizes": KIND_DEFAULTS["vertex"].sizes + _VEO_4K,
         "seconds_by_size": _VEO_SECONDS_BY_SIZE,
     },
-    ("vertex", "veo-3.1-lite-generate-001"): {"label": "Veo 3.1 Lite (Vertex AI)", "reference_images": 0},
+    ("vertex", "veo-3.1-lite-generate-001"): {
+        **_VERTEX_EXTEND,
+        "label": "Veo 3.1 Lite (Vertex AI)",
+        "reference_images": 0,
+    },
     # BytePlus ModelArk ids; Volcengine's are the doubao-seedance-* ones.
     ("ark", "dreamina-seedance-2-0-260128"): {"label": "Seedance 2"},
     ("ark", "dreamina-seedance-2-0-fast-260128"): {"label": "Seedance 2 Fast"},
@@ -695,6 +740,8 @@ def combined(records: Sequence[Capabilities]) -> Capabilities:
         reference_seconds = tuple(sorted({s for record in with_references for s in record.reference_seconds}))
     audios = {record.audio for record in records}
     audio: AudioSupport = audios.pop() if len(audios) == 1 else "optional"
+    extending = [record for record in records if record.extend]
+    longest = [record.extend_max_seconds for record in extending]
     return dataclasses.replace(
         first,
         sizes=sizes,
@@ -710,6 +757,10 @@ def combined(records: Sequence[Capabilities]) -> Capabilities:
         negative_prompt=any(record.negative_prompt for record in records),
         seed=any(record.seed for record in records),
         remix=any(record.remix for record in records),
+        extend=bool(extending),
+        extend_seconds=tuple(sorted({s for record in extending for s in record.extension_seconds()})),
+        extend_sizes=tuple(dict.fromkeys(size for r in extending for size in (r.extend_sizes or r.sizes))),
+        extend_max_seconds=0 if not longest or 0 in longest else max(longest),
         retention_seconds=min(record.retention_seconds for record in records),
         mapping=MappingProxyType({}),
     )

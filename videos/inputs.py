@@ -34,6 +34,8 @@ class VideoCreateInput:
     n_variants: int
     input_image: InputImage | None = None
     remix_source: Video | None = None
+    # An extension: the finished video it continues (`seconds` is then how many seconds it adds).
+    extend_source: Video | None = None
     last_frame: InputImage | None = None
     reference_images: tuple[InputImage, ...] = ()
     negative_prompt: str | None = None

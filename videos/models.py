@@ -198,6 +198,7 @@ class VideoKind(models.TextChoices):
     TEXT = "text", "Text to video"
     IMAGE = "image", "Image to video"
     REMIX = "remix", "Remix"
+    EXTEND = "extend", "Extension"
 
 
 class VideoQuerySet(models.QuerySet["Video"]):
@@ -250,6 +251,16 @@ class Video(models.Model):
     )
     remix_source = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes")
     remixed_from_video_id = models.CharField(max_length=64, blank=True)
+    # An extension continues one of the owner's finished videos: the result is that video with
+    # `seconds` more at its end (the provider's own extension, Veo's `video` input). `seconds`
+    # stays what the job generates (what limits count and providers bill).
+    extend_source = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="extensions"
+    )
+    extended_from_video_id = models.CharField(max_length=64, blank=True)
+    base_seconds = models.PositiveSmallIntegerField(
+        default=0, help_text="An extension's source length: the file is base_seconds + seconds long."
+    )
 
     # Where it is.
     state = models.CharField(max_length=12, choices=VideoState.choices, default=VideoState.PENDING)
@@ -329,6 +340,11 @@ class Video(models.Model):
     def capabilities(self) -> catalogue.Capabilities:
         """What this video's model can do at its provider (retention, inputs...)."""
         return self.provider.capabilities(self.model)
+
+    @property
+    def length_seconds(self) -> int:
+        """How long the video file is: an extension holds its source before the seconds it adds."""
+        return self.base_seconds + self.seconds
 
     @property
     def archive_margin(self) -> timedelta | None:

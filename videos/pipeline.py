@@ -31,7 +31,7 @@ from videos.models import Heartbeat, Provider, Video, VideoState
 from videos.outcomes import Outcome
 from videos.providers.base import VideoProvider
 from videos.providers.polling import looks_like
-from videos.providers.types import JobStatus, ProviderError, SpecImage, SubmissionSpec
+from videos.providers.types import ExtendSource, JobStatus, ProviderError, SpecImage, SubmissionSpec
 from webhooks import delivery as webhook_delivery
 from webhooks import inbound
 
@@ -104,6 +104,24 @@ def _request_shape(video: Video) -> dict[str, Any]:
     }
 
 
+def extend_source(video: Video) -> ExtendSource | None:
+    """What an extension continues, while its source is still the owner's finished video."""
+    source = video.extend_source if video.extend_source_id else None
+    if source is None or source.deleted_at is not None or source.state != VideoState.READY:
+        return None
+    stored = source.assets.filter(kind="video", variant=0).first()
+    if stored is None:
+        return None
+    return ExtendSource(
+        job_id=source.provider_job_id,
+        file_ids=tuple(str(i) for i in source.provider_generation_ids or ()),
+        size=source.size,
+        seconds=source.seconds,
+        content_type=stored.content_type or "video/mp4",
+        read=lambda: _read(stored.storage_key),
+    )
+
+
 def submission_spec(video: Video) -> SubmissionSpec:
     image = _read(video.input_image_key) if video.input_image_key else None
     more: dict[str, list[SpecImage]] = {"last_frame": [], "reference": []}
@@ -114,6 +132,7 @@ def submission_spec(video: Video) -> SubmissionSpec:
     return SubmissionSpec(
         **_request_shape(video),
         n_variants=video.n_variants,
+        extend=extend_source(video) if video.extended_from_video_id else None,
         input_image=image,
         input_filename="input." + video.input_image_key.rsplit(".", 1)[-1] if image else "input.png",
         input_content_type=video.input_image_type or "image/png",
@@ -178,13 +197,17 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
         return _fail(video, token, "input_missing", f"The start frame could not be read: {exc}")
     if video.remix_source_id and not spec.remix_of:
         return _fail(video, token, "remix_source_gone", "The video to remix no longer exists.")
+    if video.extended_from_video_id and spec.extend is None:
+        return _fail(video, token, "extend_source_gone", "The video to extend no longer exists.")
+    if spec.extend is not None and not adapter.can_extend:
+        return _fail(video, token, "extend_unsupported", f"{provider} cannot extend videos.")
     if not services.video_mark_submit_started(video.pk, token):
         return Outcome.LEASE_LOST  # lost before anything was sent: another worker has it
     try:
         with lease_kept(video.pk, token):
             status = adapter.remix(spec.remix_of, spec.prompt) if spec.remix_of else adapter.create(spec)
     except ProviderError as error:
-        return _create_refused(provider, video, token, error, remix=bool(spec.remix_of))
+        return _create_refused(provider, video, token, error, source_needed=bool(spec.remix_of or spec.extend))
     throttle.provider_record_success(provider)
     if not services.video_mark_submitted(video.pk, token, status, poll_in=throttle.first_poll_seconds(provider)):
         _job_not_recorded(adapter, video.pk, status.job_id)
@@ -206,18 +229,26 @@ def _fail(video: Video, token: str, code: str, message: str) -> Outcome:
     return Outcome.FAILED
 
 
-def _create_refused(provider: Provider, video: Video, token: str, error: ProviderError, *, remix: bool) -> Outcome:
+def _create_refused(
+    provider: Provider, video: Video, token: str, error: ProviderError, *, source_needed: bool
+) -> Outcome:
     if error.outcome_unknown:
         logger.warning("video %s: create sent but its answer was lost; reconciling", video.pk)
         services.video_mark_submit_unknown(video.pk, token, retry_in=settings.PIPELINE_RECONCILE_SECONDS)
         return Outcome.RECONCILING
-    if error.permanent and remix and error.status_code == 404:
-        # Providers remix only what they still hold, and they delete results after hours.
+    if error.permanent and source_needed and error.status_code == 404:
+        # Providers remix (and the Gemini API extends) only what they still hold, and they
+        # delete results after hours or days.
+        code, verb = (
+            ("extend_source_expired", "extended")
+            if video.extended_from_video_id
+            else ("remix_source_expired", "remixed")
+        )
         return _fail(
             video,
             token,
-            "remix_source_expired",
-            "The provider no longer holds the original video, so it cannot be remixed. Create a new video instead.",
+            code,
+            f"The provider no longer holds the original video, so it cannot be {verb}. Create a new video instead.",
         )
     if error.permanent:
         return _fail(video, token, error.code or "provider_rejected", error.message)
@@ -259,7 +290,7 @@ def reconcile_unknown(provider: Provider, adapter: VideoProvider) -> None:
         .filter(Q(submit_outcome_unknown=True) | Q(submit_started_at__isnull=False))
         .filter(Q(next_step_at__isnull=True) | Q(next_step_at__lte=now))
     )
-    for video in due.select_related("provider", "remix_source")[:20]:
+    for video in due.select_related("provider", "remix_source", "extend_source")[:20]:
         token = services.video_claim(video.pk, states=(VideoState.PENDING,))
         if token is None:
             continue  # its create is still in flight (the submitter renews the lease), or it is taken

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.http import Http404
 
-from videos.models import Video
+from videos.models import AssetKind, Video, VideoAsset
 
 
 class VideoNotFound(Http404):
@@ -65,3 +65,16 @@ def video_page(user, *, limit: int, ascending: bool = False, after: str | None =
         )
     page = list(videos[: limit + 1])
     return VideoPage(videos=page[:limit], has_more=len(page) > limit)
+
+
+def own_video_with_file(user, sha256: str) -> str | None:
+    """The id of the user's newest video whose stored video file has this SHA-256, if any."""
+    asset = (
+        VideoAsset.objects.filter(
+            video__in=Video.objects.for_user(user), kind=AssetKind.VIDEO, variant=0, sha256=sha256
+        )
+        .order_by("-created_at")
+        .values_list("video_id", flat=True)
+        .first()
+    )
+    return asset

@@ -88,6 +88,7 @@ def video_create(
     n_variants: int = 1,
     input_image: InputImage | None = None,
     remix_source: Video | None = None,
+    extend_source: Video | None = None,
     more_images: tuple[tuple[str, InputImage], ...] = (),
     options: dict | None = None,
     requested_model: str = "",
@@ -98,7 +99,10 @@ def video_create(
     `more_images` are (role, image) pairs besides the start frame: "last_frame", "reference".
     With `routes` (every provider that accepts the request, preferred first) the video goes to
     the first that can take it now (videos.routing), `provider` and `model` being the first."""
-    kind = VideoKind.REMIX if remix_source else VideoKind.IMAGE if input_image else VideoKind.TEXT
+    if extend_source is not None:
+        kind = VideoKind.EXTEND
+    else:
+        kind = VideoKind.REMIX if remix_source else VideoKind.IMAGE if input_image else VideoKind.TEXT
     if routes:
         chosen = routing.first_available(routes)
         provider, model = chosen.provider, chosen.model
@@ -115,6 +119,9 @@ def video_create(
         n_variants=n_variants,
         remix_source=remix_source,
         remixed_from_video_id=remix_source.id if remix_source else "",
+        extend_source=extend_source,
+        extended_from_video_id=extend_source.id if extend_source else "",
+        base_seconds=extend_source.length_seconds if extend_source else 0,
         options=options or {},
     )
     stored_key = ""
@@ -159,6 +166,7 @@ def video_request_submit(*, user, data: VideoCreateInput) -> Video:
             n_variants=data.n_variants,
             input_image=data.input_image,
             remix_source=data.remix_source,
+            extend_source=data.extend_source,
             more_images=(
                 *((("last_frame", data.last_frame),) if data.last_frame else ()),
                 *(("reference", image) for image in data.reference_images),
@@ -334,7 +342,7 @@ def videos_route_around(provider: Provider, *, limit: int = 50, full: bool = Fal
             submit_outcome_unknown=False,
             submit_started_at__isnull=True,
         )
-        .exclude(kind=VideoKind.REMIX)
+        .exclude(kind__in=(VideoKind.REMIX, VideoKind.EXTEND))
         .filter(_lease_free(timezone.now()))
         .order_by("-priority", "created_at")[:limit]
     )

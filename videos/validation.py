@@ -12,12 +12,14 @@ import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from videos import routing
 from videos.catalogue import Capabilities
 from videos.inputs import InputImage
 from videos.models import Video, VideoKind, VideoState
+from videos.providers.registry import PROVIDER_CLASSES
 from videos.routing import Route, ServedModel
 
 MAX_PROMPT_CHARS = 32000
@@ -147,10 +149,10 @@ def routes_now(video: Video, models: dict[str, ServedModel] | None = None) -> li
     """The routes a video never sent may take now, preferred first, as (provider id, model):
     every enabled provider serving the model it asked for that accepts its whole request,
     providers added or enabled since it was made included. A remix stays with the provider
-    holding its source; a video from before routing, or whose model no enabled provider serves
+    holding its source, and so does an extension; a video from before routing, or whose model no enabled provider serves
     any longer, keeps the routes it was given."""
     kept = [(int(provider_id), str(model)) for provider_id, model in video.routes or ()]
-    if video.kind == VideoKind.REMIX or not video.requested_model:
+    if video.kind in (VideoKind.REMIX, VideoKind.EXTEND) or not video.requested_model:
         return kept
     served = routing.resolve(video.requested_model, models)
     if served is None:
@@ -391,3 +393,64 @@ def remix_source_for(user, video_id: str) -> Video:
             "This video's provider cannot remix videos.", param=None, code="remix_unsupported", status=400
         )
     return video
+
+
+def extend_source_for(user, video_id: object) -> Video:
+    """The caller's own finished video that its model can extend: the same 404 as for a video
+    that does not exist, else what stands in the way (`param` "video")."""
+    video = Video.objects.for_user(user).with_id(video_id).select_related("provider").first()
+    if video is None:
+        raise InvalidRequest(f"No video found with id '{video_id}'.", param="video", code="video_not_found", status=404)
+    if video.state != VideoState.READY:
+        raise InvalidRequest(
+            "Only a finished (completed) video can be extended.", param="video", code="video_not_ready", status=409
+        )
+    caps = video.provider.capabilities(video.model)
+    adapter = PROVIDER_CLASSES.get(video.provider.kind)
+    if not video.provider.enabled or not caps.extend or adapter is None or not adapter.can_extend:
+        raise InvalidRequest(
+            "This video's model cannot extend videos.", param="video", code="extend_unsupported", status=400
+        )
+    if not caps.extends_from(video.size):
+        raise InvalidRequest(
+            f"This model extends {', '.join(caps.extend_sizes)} videos only; this one is {video.size}.",
+            param="video",
+            code="extend_unsupported",
+        )
+    if caps.extend_max_seconds and video.length_seconds > caps.extend_max_seconds:
+        raise InvalidRequest(
+            f"This model extends videos of up to {caps.extend_max_seconds} seconds; this one is "
+            f"{video.length_seconds} seconds long.",
+            param="video",
+            code="extend_unsupported",
+        )
+    if adapter.extends_held_copy and (
+        not video.provider_generation_ids
+        or (video.provider_expires_at is not None and video.provider_expires_at <= timezone.now())
+    ):
+        raise InvalidRequest(
+            "The provider no longer holds this video (it keeps results for a limited time), so it cannot be "
+            "extended. Extend a newer video, or create a new one.",
+            param="video",
+            code="extend_source_expired",
+            status=409,
+        )
+    return video
+
+
+def clean_extend_seconds(seconds: object, caps: Capabilities, *, strict_string: bool) -> int:
+    """How many seconds an extension adds: required, one of what the model can add."""
+    allowed = caps.extension_seconds()
+    if seconds is None:
+        raise InvalidRequest(
+            "Say how many seconds to add: seconds is required.", param="seconds", code="missing_required_parameter"
+        )
+    if strict_string and not isinstance(seconds, str):
+        raise InvalidRequest('seconds must be a string, e.g. "8".', param="seconds", code="invalid_type")
+    text = str(seconds).strip()
+    if not text.isdigit() or int(text) not in allowed:
+        raise InvalidRequest(
+            f"This model cannot add {seconds!r} seconds. Choose one of: {', '.join(map(str, allowed))}.",
+            param="seconds",
+        )
+    return int(text)

@@ -146,6 +146,28 @@ MODEL_LIST = {
                             "negative_prompt": {"type": "boolean"},
                             "seed": {"type": "boolean"},
                             "remix": {"type": "boolean"},
+                            "extend": {
+                                "type": "object",
+                                "required": ["supported", "seconds", "sizes", "max_video_seconds"],
+                                "properties": {
+                                    "supported": {"type": "boolean"},
+                                    "seconds": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "description": "How many seconds an extension may add.",
+                                    },
+                                    "sizes": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "description": "The sizes of video that can be extended.",
+                                    },
+                                    "max_video_seconds": {
+                                        "type": "integer",
+                                        "nullable": True,
+                                        "description": "The longest video that can still be extended.",
+                                    },
+                                },
+                            },
                             "retention_seconds": {"type": "integer"},
                             "retention_from": {"type": "string", "enum": ["completion", "creation"]},
                         },
@@ -228,6 +250,22 @@ REMIX_BODY = {
     "additionalProperties": False,
     "properties": {"prompt": {"type": "string", "minLength": 1, "maxLength": 32000}},
 }
+EXTEND_BODY = {
+    "type": "object",
+    "required": ["prompt", "seconds", "video"],
+    "additionalProperties": False,
+    "properties": {
+        "prompt": {"type": "string", "minLength": 1, "maxLength": 32000, "description": "What happens next."},
+        "seconds": {"type": "string", "description": "How many seconds to add (the model's `extend.seconds`)."},
+        "video": {
+            "type": "object",
+            "required": ["id"],
+            "additionalProperties": False,
+            "properties": {"id": {"type": "string", "description": "One of your completed videos."}},
+            "description": "The video to extend; in a form, `video[id]`.",
+        },
+    },
+}
 QUERY_BODY = {
     "type": "object",
     "required": ["video_id"],
@@ -284,6 +322,15 @@ REMIX: dict[str, Any] = {
     "parameters": [VIDEO_ID, OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     "request": {"application/json": REMIX_BODY},
     "responses": {200: OpenApiResponse(VIDEO), **errors(400, 404, 409, 415, 422)},
+}
+EXTEND: dict[str, Any] = {
+    "operation_id": "extendVideo",
+    "summary": "Extend one of your completed videos",
+    "description": "A new video: the source with `seconds` more at its end, made by the source's provider "
+    "and model (those whose capabilities say `extend.supported`). Its `seconds` is the length added.",
+    "parameters": [OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+    "request": {"application/json": EXTEND_BODY, "multipart/form-data": EXTEND_BODY},
+    "responses": {200: OpenApiResponse(VIDEO), **errors(400, 404, 409, 415, 422, 429)},
 }
 CONTENT: dict[str, Any] = {
     "operation_id": "downloadVideoContent",

@@ -8,6 +8,7 @@ from webhooks import api as webhooks
 
 urlpatterns = [
     path("videos", views.VideoCollection.as_view(), name="api-videos"),
+    path("videos/extensions", views.VideoExtensions.as_view(), name="api-video-extensions"),
     path("videos/query", views.VideoQueryPost.as_view(), name="api-video-query-post"),
     path("videos/query/<str:video_id>", views.VideoQuery.as_view(), name="api-video-query"),
     path("videos/<str:video_id>", views.VideoDetail.as_view(), name="api-video"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any, cast
 
 from django.core import signing
@@ -35,7 +36,7 @@ from videos.delivery import serve_asset
 from videos.inputs import VideoCreateInput
 from videos.limits import LimitExceeded
 from videos.models import Video, VideoState
-from videos.selectors import VideoNotFound, own_video, video_page
+from videos.selectors import VideoNotFound, own_video, own_video_with_file, video_page
 
 CREATE_FIELDS = {
     "prompt",
@@ -53,6 +54,7 @@ CREATE_FIELDS = {
     "input_fit",
 }
 REMIX_FIELDS = {"prompt"}
+EXTEND_FIELDS = {"prompt", "seconds", "video"}
 ASSET_KINDS = ("video", "thumbnail", "spritesheet")
 
 
@@ -380,6 +382,66 @@ class VideoRemix(ApiView):
                 remix_source=source,
             ),
         )
+
+
+class VideoExtensions(ApiView):
+    @extend_schema(**schema.EXTEND)
+    def post(self, request: Request) -> Response:
+        return idempotent(request, lambda: self._extend(request))
+
+    def _extend(self, request: Request) -> Response:
+        data = unbracket(request.data)
+        reject_unknown_fields(data, EXTEND_FIELDS)
+        try:
+            source = validation.extend_source_for(request.user, _video_reference(request.user, _single(data, "video")))
+            prompt = validation.clean_prompt(_single(data, "prompt"))
+            seconds = validation.clean_extend_seconds(
+                _single(data, "seconds"), source.capabilities, strict_string=not hasattr(data, "getlist")
+            )
+        except validation.InvalidRequest as exc:
+            raise as_api_error(exc) from None
+        return submit(
+            request,
+            VideoCreateInput(
+                provider=source.provider,
+                model=source.model,
+                requested_model=source.requested_model,
+                prompt=prompt,
+                size=source.size,
+                seconds=seconds,
+                n_variants=1,
+                extend_source=source,
+            ),
+        )
+
+
+def _video_reference(user, value: object) -> str:
+    """The id in `video: {"id": ...}` (`video[id]` in a form), or the id of the caller's own
+    video whose stored file this upload is (the openai SDK sends `video` as a file): only videos
+    made here can be extended."""
+    if value is None:
+        raise ApiError(
+            'Name the video to extend: video is required, as {"id": "video_..."}.',
+            param="video",
+            code="missing_required_parameter",
+        )
+    if hasattr(value, "read"):
+        digest = hashlib.sha256()
+        for chunk in value.chunks() if hasattr(value, "chunks") else iter(lambda: value.read(1 << 20), b""):
+            digest.update(chunk)
+        video_id = own_video_with_file(user, digest.hexdigest())
+        if video_id is None:
+            raise ApiError(
+                "This file is not one of your videos. Only videos made here can be extended: send "
+                'video as {"id": "video_..."}, or the file downloaded from it unchanged.',
+                status_code=404,
+                param="video",
+                code="video_not_found",
+            )
+        return video_id
+    if not isinstance(value, dict) or set(value) != {"id"} or not isinstance(value["id"], str) or not value["id"]:
+        raise ApiError('video must be {"id": "video_..."}.', param="video", code="invalid_type")
+    return value["id"]
 
 
 class AnyAccept(BaseContentNegotiation):

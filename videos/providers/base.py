@@ -70,6 +70,10 @@ class VideoProvider(abc.ABC):
     list_newest_first: bool = False
     # Files a finished job holds per variant (what its archive downloads).
     assets_per_variant: int = 1
+    # Whether the protocol can extend a finished video (SubmissionSpec.extend), and whether it
+    # continues a file the provider still holds (by its id) rather than a video sent to it.
+    can_extend: bool = False
+    extends_held_copy: bool = True
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

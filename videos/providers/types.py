@@ -6,7 +6,7 @@ names at the top without forming a cycle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -189,6 +189,20 @@ class SpecImage:
 
 
 @dataclass(frozen=True)
+class ExtendSource:
+    """The finished video an extension continues: its job at the provider, the provider's ids
+    of its files (the Gemini API extends a file it still holds) and a reader of the copy stored
+    on this platform (Vertex AI takes the video itself), read only by an adapter that sends it."""
+
+    job_id: str
+    file_ids: tuple[str, ...]
+    size: str
+    seconds: int
+    content_type: str = "video/mp4"
+    read: Callable[[], bytes] = field(default=lambda: b"", repr=False, compare=False)
+
+
+@dataclass(frozen=True)
 class SubmissionSpec:
     model: str
     prompt: str
@@ -200,6 +214,8 @@ class SubmissionSpec:
     input_content_type: str = "image/png"
     crop_bounds: CropBounds | None = None
     remix_of: str | None = None
+    # Set for an extension: `seconds` is then how many seconds to add to it.
+    extend: ExtendSource | None = None
     last_frame: SpecImage | None = None
     reference_images: tuple[SpecImage, ...] = ()
     negative_prompt: str | None = None

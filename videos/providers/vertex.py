@@ -141,6 +141,8 @@ class VertexVeoProvider(VideoProvider):
     kind = "vertex"
     lists_many = False
     assets_per_variant = 1  # the video; the platform makes the thumbnail itself
+    can_extend = True
+    extends_held_copy = False  # the stored video is sent with the request
 
     def __init__(self, config: ProviderConfig) -> None:
         super().__init__(config)
@@ -158,6 +160,13 @@ class VertexVeoProvider(VideoProvider):
             raise ProviderError("Veo cannot remix videos", permanent=True, code="unsupported")
         aspect_ratio, resolution = veo_shape(spec.size)
         instance: dict[str, Any] = {"prompt": spec.prompt}
+        if spec.extend is not None:
+            # The stored copy goes inline: Vertex AI extends any Veo video sent to it, so an
+            # extension does not depend on the provider still holding the original.
+            instance["video"] = {
+                "bytesBase64Encoded": base64.b64encode(spec.extend.read()).decode("ascii"),
+                "mimeType": spec.extend.content_type,
+            }
         if spec.input_image is not None:
             instance["image"] = inline_image(spec.input_image, spec.input_content_type)
         if spec.last_frame is not None:

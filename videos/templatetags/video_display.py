@@ -46,6 +46,9 @@ FAILURE_EXPLANATIONS = {
     "asset_too_large": "The provider's file was larger than this platform accepts.",
     "input_missing": "The start frame could not be read when the job was sent.",
     "remix_source_gone": "The video it remixed was deleted before the job was sent.",
+    "extend_source_gone": "The video it extended was deleted before the job was sent.",
+    "extend_source_expired": "The provider no longer held the video to extend (it keeps results for a limited "
+    "time). Extend a newer video, or create a new one.",
     "submit_outcome_unknown": "The provider did not confirm the job, and it could not be found afterwards.",
 }
 DEFAULT_FAILURE = "The provider could not generate this video. Try again, perhaps with a different prompt."
