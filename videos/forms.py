@@ -4,7 +4,7 @@ each message next to the field it concerns."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.conf import settings
@@ -23,6 +23,7 @@ from videos.validation import (
     accepting_routes,
     check_inputs,
     clean_audio,
+    clean_extend_seconds,
     clean_fit,
     clean_negative_prompt,
     clean_prompt,
@@ -362,5 +363,48 @@ class RemixForm(RequestForm):
                 seconds=source.seconds,
                 n_variants=1,
                 remix_source=source,
+            )
+        return data
+
+
+class ExtendForm(RequestForm):
+    """What happens next in one of the user's ready videos, and how many seconds to add; the
+    view has checked that the video can be extended."""
+
+    prompt = forms.CharField(
+        widget=prompt_widget(rows=3, placeholder="The camera pulls back to reveal the whole city"),
+        required=False,
+        label="What happens next",
+    )
+    seconds = forms.TypedChoiceField(label="Seconds to add", coerce=int, choices=())
+
+    def __init__(self, *args, source: Video, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.source = source
+        self.create_input: VideoCreateInput | None = None
+        allowed = source.capabilities.extension_seconds()
+        seconds_field = cast(forms.TypedChoiceField, self.fields["seconds"])
+        seconds_field.choices = [(s, f"{s} seconds") for s in allowed]
+        seconds_field.initial = allowed[0] if allowed else None
+        self.fields[
+            "prompt"
+        ].help_text = f"The extension continues this {source.length_seconds}-second video with the same model and size."
+
+    def clean(self) -> dict:
+        super().clean()
+        data = self.cleaned_data
+        prompt = self.checked(clean_prompt, data.get("prompt"))
+        seconds = self.checked(clean_extend_seconds, data.get("seconds"), self.source.capabilities, strict_string=False)
+        if prompt is not None and seconds is not None:
+            source = self.source
+            self.create_input = VideoCreateInput(
+                provider=source.provider,
+                model=source.model,
+                requested_model=source.requested_model,
+                prompt=prompt,
+                size=source.size,
+                seconds=seconds,
+                n_variants=1,
+                extend_source=source,
             )
         return data

@@ -12,6 +12,7 @@ urlpatterns = [
     path("status", views.video_status, name="status"),
     path("<str:video_id>/", views.video_detail, name="detail"),
     path("<str:video_id>/remix/", views.video_remix, name="remix"),
+    path("<str:video_id>/extend/", views.video_extend, name="extend"),
     path("<str:video_id>/delete/", views.video_delete, name="delete"),
     path("<str:video_id>/files/<int:index>/<slug:kind>", views.video_file, name="file"),
 ]

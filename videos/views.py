@@ -25,12 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from videos import services, storage
 from videos.api.representation import our_expiry
 from videos.delivery import serve_asset
-from videos.forms import RemixForm, VideoForm
+from videos.forms import ExtendForm, RemixForm, VideoForm
 from videos.limits import LimitExceeded, usage_for
 from videos.models import ACTIVE_STATES, Video, VideoAsset, VideoState
 from videos.selectors import own_video
 from videos.templatetags.video_display import STATE_LABELS, badge, shown_progress
-from videos.validation import MAX_PROMPT_CHARS, InvalidRequest, remix_source_for
+from videos.validation import MAX_PROMPT_CHARS, InvalidRequest, extend_source_for, remix_source_for
 
 PAGE_SIZE = 12
 STATUS_MAX_IDS = 100
@@ -45,7 +45,9 @@ STATE_FILTERS = {
 
 def shown_video(request: HttpRequest, video_id: str) -> Video:
     """The user's video for a page, or the 404 page an id that never existed gets (VideoNotFound)."""
-    return own_video(request.user, video_id, related=("provider", "remix_source"), prefetch=("assets",))
+    return own_video(
+        request.user, video_id, related=("provider", "remix_source", "extend_source"), prefetch=("assets",)
+    )
 
 
 def short(video: Video) -> str:
@@ -129,13 +131,32 @@ def timeline(video: Video) -> list[dict]:
     return [{"label": label, "at": at} for label, at in steps if at]
 
 
-def render_detail(request: HttpRequest, video: Video, remix_form: RemixForm | None = None, status: int = 200):
-    can_remix = (
-        video.state == VideoState.READY and video.provider.enabled and video.provider.capabilities(video.model).remix
-    )
+def extend_refusal(request: HttpRequest, video: Video) -> str | None:
+    """Why this ready video cannot be extended (None: it can); shown beside the extend form."""
+    try:
+        extend_source_for(request.user, video.pk)
+    except InvalidRequest as exc:
+        return exc.message
+    return None
+
+
+def render_detail(
+    request: HttpRequest,
+    video: Video,
+    remix_form: RemixForm | None = None,
+    status: int = 200,
+    extend_form: ExtendForm | None = None,
+):
+    caps = video.provider.capabilities(video.model)
+    can_remix = video.state == VideoState.READY and video.provider.enabled and caps.remix
     margin = video.archive_margin
     if can_remix and remix_form is None:
         remix_form = RemixForm(source=video)
+    # Offered for the models that can extend; why not, when this video cannot be.
+    extendable = video.state == VideoState.READY and video.provider.enabled and caps.extend
+    extend_blocked = extend_refusal(request, video) if extendable else None
+    if extendable and extend_form is None and extend_blocked is None:
+        extend_form = ExtendForm(source=video)
     context = {
         "video": video,
         "timeline": timeline(video),
@@ -146,6 +167,10 @@ def render_detail(request: HttpRequest, video: Video, remix_form: RemixForm | No
         "can_remix": can_remix,
         "remix_form": remix_form if can_remix else None,
         "remixes": Video.objects.for_user(request.user).filter(remix_source=video)[:10],
+        "extendable": extendable,
+        "extend_blocked": extend_blocked,
+        "extend_form": extend_form if extendable and extend_blocked is None else None,
+        "extensions": Video.objects.for_user(request.user).filter(extend_source=video)[:10],
     }
     return render(request, "videos/detail.html", context, status=status)
 
@@ -173,6 +198,23 @@ def video_remix(request: HttpRequest, video_id: str) -> HttpResponse:
         return done
     messages.error(request, "The remix was not created: see the message in the remix form.")
     return render_detail(request, source, form, status=status)
+
+
+@never_cache
+@login_required
+@require_POST
+def video_extend(request: HttpRequest, video_id: str) -> HttpResponse:
+    source = shown_video(request, video_id)
+    refusal = extend_refusal(request, source)
+    if refusal is not None:
+        messages.error(request, refusal)
+        return redirect("videos:detail", source.pk)
+    form = ExtendForm(request.POST, source=source)
+    done, status = _submit(request, form, queued="Your extension is queued. This page follows its progress.")
+    if done:
+        return done
+    messages.error(request, "The extension was not created: see the message in the extend form.")
+    return render_detail(request, source, status=status, extend_form=form)
 
 
 @never_cache
