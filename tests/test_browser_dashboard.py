@@ -422,4 +422,18 @@ def test_switching_from_sora_to_veo_offers_only_what_veo_can_do(live_server, pro
     assert [item["role"] for item in video.input_images] == ["last_frame"]
     assert video.options == {"negative_prompt": "text, watermarks", "input_fit": "crop"}
     assert drive(video).state == "ready"
+
+    # A finished 720p Veo video can be extended from its page: seven seconds more.
+    page.goto(f"{live_server.url}/videos/{video.pk}/")
+    extend = page.locator("#extend")
+    expect(extend.get_by_label("Seconds to add")).to_have_value("7")
+    extend.get_by_label("What happens next").fill(f"The beam finds a ship {QUICK}")
+    extend.get_by_role("button", name="Extend this video").click()
+    page.get_by_text("Your extension is queued").wait_for()
+    extension = Video.objects.get(extend_source=video)
+    assert page.url == f"{live_server.url}/videos/{extension.pk}/"
+    assert drive(extension).state == "ready"
+    page.reload()
+    expect(page.locator("dl.settings")).to_contain_text("13 seconds (7 added to 6)")
+    expect(page.locator("dl.settings")).to_contain_text("Extension of")
     assert errors == []
