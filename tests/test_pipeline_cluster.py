@@ -107,7 +107,16 @@ def test_every_kind_of_video_reaches_ready_in_the_bucket(cluster, providers, s3)
     ]
     wait_for(made, cluster)
     remix = create(alice, openai, prompt=f"the same at night {INSTANT}", remix_source=text)
-    wait_for([remix], cluster)
+    # Extensions: of the Gemini API's held file, and of Vertex AI's video read back from the bucket.
+    longer = [
+        create(alice, source.provider, prompt=f"then it rains {INSTANT}", seconds=7, extend_source=source)
+        for source in (veo, vertex)
+    ]
+    wait_for([remix, *longer], cluster)
+    for extension in longer:
+        assert extension.state == "ready", (extension.error_code, extension.error_message)
+        assert (extension.kind, extension.length_seconds) == ("extend", 15)
+        assert_stored(extension, s3, {"video", "thumbnail"})
 
     for video in (text, image, remix):
         assert video.state == "ready", (video.error_code, video.error_message)
