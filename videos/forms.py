@@ -353,17 +353,7 @@ class RemixForm(RequestForm):
         data = self.cleaned_data
         prompt = self.checked(clean_prompt, data.get("prompt"))
         if prompt is not None:
-            source = self.source
-            self.create_input = VideoCreateInput(
-                provider=source.provider,
-                model=source.model,
-                requested_model=source.requested_model,
-                prompt=prompt,
-                size=source.size,
-                seconds=source.seconds,
-                n_variants=1,
-                remix_source=source,
-            )
+            self.create_input = VideoCreateInput.remix_of(self.source, prompt)
         return data
 
 
@@ -396,15 +386,5 @@ class ExtendForm(RequestForm):
         prompt = self.checked(clean_prompt, data.get("prompt"))
         seconds = self.checked(clean_extend_seconds, data.get("seconds"), self.source.capabilities, strict_string=False)
         if prompt is not None and seconds is not None:
-            source = self.source
-            self.create_input = VideoCreateInput(
-                provider=source.provider,
-                model=source.model,
-                requested_model=source.requested_model,
-                prompt=prompt,
-                size=source.size,
-                seconds=seconds,
-                n_variants=1,
-                extend_source=source,
-            )
+            self.create_input = VideoCreateInput.extension_of(self.source, prompt, seconds)
         return data

@@ -48,6 +48,30 @@ class VideoCreateInput:
     requested_model: str = ""
     routes: tuple[Route, ...] = ()
 
+    @classmethod
+    def remix_of(cls, source: Video, prompt: str) -> VideoCreateInput:
+        """A remix: the source's provider, model, size and duration, with a new prompt."""
+        return cls._from_source(source, prompt, source.seconds, remix=True)
+
+    @classmethod
+    def extension_of(cls, source: Video, prompt: str, seconds: int) -> VideoCreateInput:
+        """An extension: `seconds` more of the source, at its provider, model and size."""
+        return cls._from_source(source, prompt, seconds, remix=False)
+
+    @classmethod
+    def _from_source(cls, source: Video, prompt: str, seconds: int, *, remix: bool) -> VideoCreateInput:
+        return cls(
+            provider=source.provider,
+            model=source.model,
+            requested_model=source.requested_model,
+            prompt=prompt,
+            size=source.size,
+            seconds=seconds,
+            n_variants=1,
+            remix_source=source if remix else None,
+            extend_source=None if remix else source,
+        )
+
     def options(self) -> dict[str, object]:
         """The extensions asked for, as stored on the video (`Video.options`)."""
         chosen = {

@@ -369,19 +369,7 @@ class VideoRemix(ApiView):
             source = validation.remix_source_for(request.user, video_id)
         except validation.InvalidRequest as exc:
             raise as_api_error(exc) from None
-        return submit(
-            request,
-            VideoCreateInput(
-                provider=source.provider,
-                model=source.model,
-                requested_model=source.requested_model,
-                prompt=prompt,
-                size=source.size,
-                seconds=source.seconds,
-                n_variants=1,
-                remix_source=source,
-            ),
-        )
+        return submit(request, VideoCreateInput.remix_of(source, prompt))
 
 
 class VideoExtensions(ApiView):
@@ -400,19 +388,7 @@ class VideoExtensions(ApiView):
             )
         except validation.InvalidRequest as exc:
             raise as_api_error(exc) from None
-        return submit(
-            request,
-            VideoCreateInput(
-                provider=source.provider,
-                model=source.model,
-                requested_model=source.requested_model,
-                prompt=prompt,
-                size=source.size,
-                seconds=seconds,
-                n_variants=1,
-                extend_source=source,
-            ),
-        )
+        return submit(request, VideoCreateInput.extension_of(source, prompt, seconds))
 
 
 def _video_reference(user, value: object) -> str:
