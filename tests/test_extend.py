@@ -18,6 +18,7 @@ from test_api_sdk import sdk, settle  # noqa: F401  (the fixture)
 from videos import services
 from videos.models import Video, VideoKind
 from videos.pipeline import _read as read_stored
+from videos.storage import delete_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,6 +158,28 @@ def test_a_source_deleted_before_the_job_is_sent_fails_the_extension_clearly(sdk
     failed = sdk.videos.retrieve(extension.id)
     assert failed.status == "failed"
     assert failed.error.code == "extend_source_gone"
+
+
+def test_a_held_source_that_expires_before_the_job_is_sent_fails_clearly_and_costs_nothing(sdk, emulator):  # noqa: F811
+    source = made(sdk, "veo-3.1-generate-preview")
+    extension = extend_by_id(sdk, prompt="next [emulator:queue=0]", seconds="7", video={"id": source.pk})
+    created = emulator.jobs_created("gemini")
+    Video.objects.filter(pk=source.pk).update(provider_expires_at=timezone.now() - timedelta(seconds=1))
+    settle(extension.id)
+    failed = sdk.videos.retrieve(extension.id)
+    assert (failed.status, failed.error.code) == ("failed", "extend_source_expired")
+    assert emulator.jobs_created("gemini") == created
+
+
+def test_a_vertex_source_whose_stored_file_is_gone_fails_before_anything_is_sent(sdk, emulator):  # noqa: F811
+    source = made(sdk, "veo-3.1-generate-001")
+    extension = extend_by_id(sdk, prompt="next [emulator:queue=0]", seconds="7", video={"id": source.pk})
+    created = emulator.jobs_created("vertex")
+    delete_key(source.assets.get(kind="video").storage_key)
+    settle(extension.id)
+    failed = sdk.videos.retrieve(extension.id)
+    assert (failed.status, failed.error.code) == ("failed", "extend_source_gone")
+    assert emulator.jobs_created("vertex") == created
 
 
 def test_models_say_which_can_extend_and_by_how_much(sdk):  # noqa: F811

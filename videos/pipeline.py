@@ -10,6 +10,7 @@ try caps come from videos.backoff; what a step did is an Outcome.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -116,8 +117,9 @@ def extend_source(video: Video) -> ExtendSource | None:
         job_id=source.provider_job_id,
         file_ids=tuple(str(i) for i in source.provider_generation_ids or ()),
         size=source.size,
-        seconds=source.seconds,
+        seconds=source.length_seconds,
         content_type=stored.content_type or "video/mp4",
+        expires_at=source.provider_expires_at,
         read=lambda: _read(stored.storage_key),
     )
 
@@ -199,8 +201,11 @@ def _submit_one(provider: Provider, adapter: VideoProvider, video: Video, token:
         return _fail(video, token, "remix_source_gone", "The video to remix no longer exists.")
     if video.extended_from_video_id and spec.extend is None:
         return _fail(video, token, "extend_source_gone", "The video to extend no longer exists.")
-    if spec.extend is not None and not adapter.can_extend:
-        return _fail(video, token, "extend_unsupported", f"{provider} cannot extend videos.")
+    if spec.extend is not None:
+        ready = _extension_ready(adapter, spec)
+        if isinstance(ready, tuple):
+            return _fail(video, token, *ready)
+        spec = ready
     if not services.video_mark_submit_started(video.pk, token):
         return Outcome.LEASE_LOST  # lost before anything was sent: another worker has it
     try:
@@ -222,6 +227,27 @@ def submit_and_kick(provider: Provider) -> int:
     if any(not throttle.poll_lease_held(p) for p in Provider.objects.filter(enabled=True)):
         services.enqueue("videos.tasks.poll_loop")
     return settled
+
+
+def _extension_ready(adapter: VideoProvider, spec: SubmissionSpec) -> SubmissionSpec | tuple[str, str]:
+    """The extension's spec with what its protocol needs of the source, or (code, message) why
+    it cannot go: checked before anything is sent, so a refusal costs nothing at the provider."""
+    source = spec.extend
+    assert source is not None
+    if not adapter.can_extend:
+        return "extend_unsupported", f"{adapter.config.name} cannot extend videos."
+    if adapter.extends_held_copy:
+        if not source.file_ids or (source.expires_at is not None and source.expires_at <= timezone.now()):
+            return "extend_source_expired", (
+                "The provider no longer holds the original video, so it cannot be extended. Extend a newer video, "
+                "or create a new one."
+            )
+        return spec
+    try:
+        data = source.read()
+    except OSError as exc:
+        return "extend_source_gone", f"The video to extend could not be read: {exc}"
+    return dataclasses.replace(spec, extend=dataclasses.replace(source, read=lambda: data))
 
 
 def _fail(video: Video, token: str, code: str, message: str) -> Outcome:

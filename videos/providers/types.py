@@ -197,8 +197,11 @@ class ExtendSource:
     job_id: str
     file_ids: tuple[str, ...]
     size: str
+    # The whole length of the video extended (an extension's source may be one itself).
     seconds: int
     content_type: str = "video/mp4"
+    # When the provider deletes its copy (None: not known).
+    expires_at: datetime | None = None
     read: Callable[[], bytes] = field(default=lambda: b"", repr=False, compare=False)
 
 
