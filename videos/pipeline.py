@@ -114,10 +114,7 @@ def extend_source(video: Video) -> ExtendSource | None:
     if stored is None:
         return None
     return ExtendSource(
-        job_id=source.provider_job_id,
         file_ids=tuple(str(i) for i in source.provider_generation_ids or ()),
-        size=source.size,
-        seconds=source.length_seconds,
         content_type=stored.content_type or "video/mp4",
         expires_at=source.provider_expires_at,
         read=lambda: _read(stored.storage_key),

@@ -10,8 +10,8 @@ does, so an answer can never send the key to another host.
 
 The platform's size (WxH) maps to Veo's aspect ratio and resolution; durations are whole
 seconds. An extension sends the finished video's file as the API named it (`video.uri`), so
-only a video the provider still holds (two days) can be extended. A safety-filtered result (done, no sample, `raiMediaFilteredReasons`) is a failure
-that says why, never retried.
+only a video the provider still holds (two days) can be extended. A safety-filtered result
+(done, no sample, `raiMediaFilteredReasons`) is a failure that says why, never retried.
 """
 
 from __future__ import annotations

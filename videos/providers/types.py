@@ -190,17 +190,12 @@ class SpecImage:
 
 @dataclass(frozen=True)
 class ExtendSource:
-    """The finished video an extension continues: its job at the provider, the provider's ids
-    of its files (the Gemini API extends a file it still holds) and a reader of the copy stored
-    on this platform (Vertex AI takes the video itself), read only by an adapter that sends it."""
+    """The finished video an extension continues: the provider's ids of its files (the Gemini
+    API extends a file it still holds, until `expires_at`) and a reader of the copy stored on
+    this platform (Vertex AI takes the video itself), read only for a protocol that sends it."""
 
-    job_id: str
     file_ids: tuple[str, ...]
-    size: str
-    # The whole length of the video extended (an extension's source may be one itself).
-    seconds: int
     content_type: str = "video/mp4"
-    # When the provider deletes its copy (None: not known).
     expires_at: datetime | None = None
     read: Callable[[], bytes] = field(default=lambda: b"", repr=False, compare=False)
 
